@@ -1,0 +1,275 @@
+"""The records that cross a topic: plain dataclasses serialized with orjson."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
+
+import orjson
+
+SCHEMA_VERSION = 1
+
+
+class SchemaError(ValueError):
+    """A payload that does not fit its record type."""
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = typing.get_type_hints(cls)
+        _HINTS[cls] = hints
+    return hints
+
+
+def _coerce(tp: Any, value: Any, where: str) -> Any:
+    """Build a value of type ``tp`` from decoded JSON, recursing into records and lists."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _coerce(args[0], value, where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise SchemaError(f"{where}: expected a list, got {type(value).__name__}")
+        (item_tp,) = typing.get_args(tp)
+        return [_coerce(item_tp, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise SchemaError(f"{where}: expected an object, got {type(value).__name__}")
+        return dict(value)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return tp.from_dict(value, where=where)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (str, int, float, bool) and not isinstance(value, tp):
+        raise SchemaError(f"{where}: expected {tp.__name__}, got {type(value).__name__}")
+    return value
+
+
+class Record:
+    """Mixin: JSON round trip for a dataclass record."""
+
+    schema_version: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self)
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str | None = None) -> Self:
+        """Build the record from a decoded JSON object; unknown fields are ignored."""
+        where = where or cls.__name__
+        if not isinstance(data, dict):
+            raise SchemaError(f"{where}: expected a JSON object, got {type(data).__name__}")
+        kwargs: dict[str, Any] = {}
+        hints = _hints(cls)
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.name in data:
+                kwargs[f.name] = _coerce(hints[f.name], data[f.name], f"{where}.{f.name}")
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise SchemaError(f"{where}: missing field {f.name!r}")
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json(cls, payload: bytes | str) -> Self:
+        try:
+            data = orjson.loads(payload)
+        except orjson.JSONDecodeError as exc:
+            raise SchemaError(f"{cls.__name__}: not JSON ({exc})") from exc
+        return cls.from_dict(data)
+
+
+@dataclass(slots=True)
+class RawArticle(Record):
+    """An article as it arrives: text or HTML body, whatever metadata the source had."""
+
+    id: str | None = None
+    url: str | None = None
+    outlet: str | None = None
+    title: str | None = None
+    text: str | None = None
+    body: str | None = None
+    content_type: str | None = None
+    published: str | None = None
+    authors: list[str] = field(default_factory=list)
+    received_at: float | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def content(self) -> str:
+        """The article's text, whichever field carries it."""
+        return self.text if self.text is not None else (self.body or "")
+
+
+@dataclass(slots=True)
+class Article(Record):
+    """A normalized article: clean paragraphs plus the metadata every later stage uses."""
+
+    id: str
+    url: str | None
+    outlet: str
+    title: str
+    text: str
+    lang: str
+    published: float
+    published_source: str = "given"
+    subtitle: str | None = None
+    lede: str = ""
+    authors: list[str] = field(default_factory=list)
+    captions: list[str] = field(default_factory=list)
+    word_count: int = 0
+    content_hash: str = ""
+    repairs: list[str] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(slots=True)
+class DedupVerdict(Record):
+    """What the dedup stage decided about one article.
+
+    ``kind`` is "original", "resend", "revision", "syndicated" or "light_edit".
+    """
+
+    article_id: str
+    kind: str
+    duplicate_of: str | None = None
+    similarity: float = 0.0
+    replaces: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    KINDS: ClassVar[tuple[str, ...]] = (
+        "original",
+        "resend",
+        "revision",
+        "syndicated",
+        "light_edit",
+    )
+
+    @property
+    def counts(self) -> bool:
+        """True when the article adds to a story's article count."""
+        return self.kind not in ("resend", "revision")
+
+
+@dataclass(slots=True)
+class DedupedArticle(Record):
+    """An article with its dedup verdict: the value on ``articles.deduped``."""
+
+    article: Article
+    verdict: DedupVerdict
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(slots=True)
+class RelatedStory(Record):
+    story_id: str
+    headline: str = ""
+    article_count: int = 0
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(slots=True)
+class StoryAssignment(Record):
+    """An article placed in a story: the value on ``stories.assignments``."""
+
+    story_id: str
+    article: Article
+    verdict: DedupVerdict
+    score: float = 0.0
+    is_new_story: bool = False
+    merged_from: list[str] = field(default_factory=list)
+    related: list[str] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(slots=True)
+class Section(Record):
+    heading: str
+    text: str
+    citations: list[int] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(slots=True)
+class Source(Record):
+    n: int
+    article_id: str
+    outlet: str
+    title: str
+    url: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(slots=True)
+class CitedText(Record):
+    text: str
+    citations: list[int] = field(default_factory=list)
+    outlets: list[str] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(slots=True)
+class OutletCoverage(Record):
+    outlet: str
+    items: list[CitedText] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(slots=True)
+class StoryArticle(Record):
+    article_id: str
+    outlet: str
+    title: str
+    url: str | None = None
+    published: float | None = None
+    duplicate_of: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(slots=True)
+class StoryUpdate(Record):
+    """One version of a story: the downstream contract (field names are part of it)."""
+
+    story_id: str
+    version: int
+    updated_at: float
+    first_seen: float
+    headline: str
+    status_line: str
+    article_count: int
+    outlets: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    whats_new: list[CitedText] = field(default_factory=list)
+    minority_reports: list[CitedText] = field(default_factory=list)
+    unique_by_outlet: list[OutletCoverage] = field(default_factory=list)
+    related_stories: list[RelatedStory] = field(default_factory=list)
+    articles: list[StoryArticle] = field(default_factory=list)
+    merged_into: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(slots=True)
+class DeadLetter(Record):
+    """A message a stage could not process, kept with the reason and its original bytes."""
+
+    stage: str
+    reason: str
+    original: str
+    original_encoding: str = "utf-8"
+    topic: str | None = None
+    key: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    failed_at: float = 0.0
+    schema_version: int = SCHEMA_VERSION
