@@ -1,0 +1,600 @@
+"""Story assignment: online, single-pass clustering of articles into stories, in event time."""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import orjson
+
+from pipeline.text import STOPWORDS, content_words, stable_hash
+from schemas.records import Article, DedupVerdict, StoryAssignment
+
+# A capitalized phrase: one or more capitalized words, optionally joined by "of"/"de"/"al".
+_CAP_PHRASE = re.compile(
+    r"(?<![\w'’])(?:[A-Z][\w'’\-]*\.?)(?:\s+(?:(?:of|de|del|al|von|van|la|le)\s+)?[A-Z][\w'’\-]*)*"
+)
+
+#: Names of the features the decision model sees, in order (see :func:`features`).
+FEATURE_NAMES: tuple[str, ...] = (
+    "cos_centroid",
+    "cos_best_member",
+    "cos_entities",
+    "cos_title",
+    "has_titles",
+    "log_gap_days",
+    "same_outlet_recent",
+    "log_story_size",
+    "cos_rank_margin",
+)
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Tuning values of story assignment; the defaults are the project's one configuration.
+
+    Attributes:
+        dormant_after_seconds: event-time inactivity after which a story leaves the candidate
+            index (it keeps its articles and wakes up if a copy of one of them arrives).
+        title_weight: how many body occurrences one title occurrence of a word counts for.
+        max_article_terms: an article vector keeps its heaviest terms only (speed, noise).
+        max_story_terms: a story centroid keeps its heaviest terms only (bounded memory).
+        index_terms: heaviest centroid terms under which a story is listed in the index.
+        query_terms: heaviest article terms looked up in the index.
+        max_candidates: stories scored in full per article (best index accumulations).
+        recent_members: member vectors a story keeps for the best-member similarity.
+        same_outlet_seconds: window of the "same outlet wrote into this story" signal.
+        weights: logistic coefficients, one per name in :data:`FEATURE_NAMES`.
+        bias: logistic intercept.
+        join_probability: an article joins its best candidate when the model's probability
+            reaches this value; otherwise it starts a new story.
+        merge_probability: a second candidate at or above this probability, whose centroid
+            also matches the chosen story, is merged into it.
+        merge_centroid_cosine: centroid cosine two stories need to be merged.
+        related_cosine: centroid cosine at which two stories are linked as related.
+    """
+
+    dormant_after_seconds: float = 7 * 86400.0
+    title_weight: float = 2.0
+    max_article_terms: int = 100
+    max_story_terms: int = 300
+    index_terms: int = 40
+    query_terms: int = 30
+    max_candidates: int = 12
+    recent_members: int = 6
+    same_outlet_seconds: float = 3600.0
+    weights: tuple[float, ...] = (12.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    bias: float = -3.0
+    join_probability: float = 0.5
+    merge_probability: float = 1.01
+    merge_centroid_cosine: float = 0.6
+    related_cosine: float = 0.2
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _normalize(vec: dict[str, float], keep: int) -> dict[str, float]:
+    """Keep the ``keep`` heaviest entries and scale to unit length."""
+    if len(vec) > keep:
+        vec = dict(heapq.nlargest(keep, vec.items(), key=lambda kv: (kv[1], kv[0])))
+    norm = math.sqrt(sum(v * v for v in vec.values()))
+    if norm == 0.0:
+        return {}
+    return {k: v / norm for k, v in vec.items()}
+
+
+def _dot(small: dict[str, float], big: dict[str, float]) -> float:
+    if len(small) > len(big):
+        small, big = big, small
+    get = big.get
+    return sum(v * get(k, 0.0) for k, v in small.items())
+
+
+def _cosine(a: dict[str, float], b: dict[str, float], b_norm: float) -> float:
+    if not a or b_norm == 0.0:
+        return 0.0
+    return _dot(a, b) / b_norm
+
+
+def _norm(vec: dict[str, float]) -> float:
+    return math.sqrt(sum(v * v for v in vec.values()))
+
+
+def capitalized_phrases(text: str) -> list[str]:
+    """Capitalized phrases (names, places, organisations), lower-cased.
+
+    A single capitalized word that is a stopword ("The", "But") is dropped; hand-written
+    because a tagger would cost far more than the whole assignment budget per article.
+    """
+    found: list[str] = []
+    for match in _CAP_PHRASE.findall(text):
+        parts = match.rstrip(".").lower().split()
+        while parts and parts[0] in STOPWORDS:
+            parts.pop(0)
+        if not parts or (len(parts) == 1 and len(parts[0]) < 2):
+            continue
+        found.append(" ".join(parts))
+    return found
+
+
+@dataclass
+class _Doc:
+    """An article's representation: unit TF-IDF vectors of its words, entities and title."""
+
+    terms: dict[str, float]
+    entities: dict[str, float]
+    title: dict[str, float]
+    time: float
+    outlet: str
+
+
+@dataclass
+class _Story:
+    id: str
+    seq: int
+    first: float
+    last: float
+    count: int = 0
+    centroid: dict[str, float] = field(default_factory=dict)
+    entities: dict[str, float] = field(default_factory=dict)
+    title: dict[str, float] = field(default_factory=dict)
+    recent: list[dict[str, float]] = field(default_factory=list)
+    outlets: dict[str, float] = field(default_factory=dict)
+    titled: int = 0
+    dormant: bool = False
+    merged_into: str | None = None
+    group: str = ""
+    c_norm: float = 0.0
+    e_norm: float = 0.0
+    t_norm: float = 0.0
+    indexed: list[str] = field(default_factory=list)
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(
+            {
+                "id": self.id,
+                "seq": self.seq,
+                "first": self.first,
+                "last": self.last,
+                "count": self.count,
+                "centroid": self.centroid,
+                "entities": self.entities,
+                "title": self.title,
+                "recent": self.recent,
+                "outlets": self.outlets,
+                "titled": self.titled,
+                "dormant": self.dormant,
+                "merged_into": self.merged_into,
+                "group": self.group,
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, payload: bytes) -> _Story:
+        data = orjson.loads(payload)
+        story = cls(**data)
+        story.c_norm = _norm(story.centroid)
+        story.e_norm = _norm(story.entities)
+        story.t_norm = _norm(story.title)
+        return story
+
+
+class StoryAssigner:
+    """Places each article in a story the moment it arrives.
+
+    Candidate stories come from an inverted index over each active story's heaviest centroid
+    terms and entities (never a scan of all stories). Each candidate is scored by a small
+    logistic model over the signals in :data:`FEATURE_NAMES`; the article joins the best
+    candidate when the probability reaches ``join_probability``, else it starts a story.
+    Stories idle for ``dormant_after_seconds`` of event time leave the index.
+
+    State is exposed as key/value records (``drain_changes``/``restore``):
+    ``n`` global counters, ``t:<term>`` document frequencies, ``s:<story>`` stories,
+    ``a:<article>`` the story of each article, ``d:<delivery>`` answers already given.
+    """
+
+    def __init__(self, config: ClusterConfig | None = None) -> None:
+        self.config = config or ClusterConfig()
+        self._df: dict[str, int] = {}
+        self._docs = 0
+        self._seq = 0
+        self._watermark = float("-inf")
+        self._stories: dict[str, _Story] = {}
+        self._article_story: dict[str, str] = {}
+        self._deliveries: dict[str, dict] = {}
+        self._index: dict[str, dict[str, float]] = {}
+        self._groups: dict[str, set[str]] = {}
+        self._expiry: list[tuple[float, int, str]] = []
+        self._dirty: dict[str, None] = {}
+
+    # ------------------------------------------------------------------ public API
+
+    def assign(
+        self, article: Article, verdict: DedupVerdict, delivery: str | None = None
+    ) -> StoryAssignment:
+        """Place one article; see the class docstring for the decision."""
+        if delivery is not None:
+            seen = self._deliveries.get(delivery)
+            if seen is not None:
+                return StoryAssignment(
+                    story_id=seen["story"],
+                    article=article,
+                    verdict=verdict,
+                    score=seen["score"],
+                    is_new_story=seen["new"],
+                    merged_from=list(seen["merged"]),
+                    related=list(seen["related"]),
+                )
+        result = self._assign(article, verdict)
+        if delivery is not None:
+            self._deliveries[delivery] = {
+                "story": result.story_id,
+                "score": result.score,
+                "new": result.is_new_story,
+                "merged": result.merged_from,
+                "related": result.related,
+            }
+            self._dirty["d:" + delivery] = None
+        return result
+
+    def related(self, story_id: str) -> list[str]:
+        """Ids of the stories in the same related-story group, excluding the story itself."""
+        story = self._stories.get(self._resolve(story_id))
+        if story is None:
+            return []
+        members = self._groups.get(story.group, ())
+        return sorted(m for m in members if m != story.id)
+
+    def group_of(self, story_id: str) -> str:
+        """Id of the related-story group of a story (the id of its oldest story)."""
+        story = self._stories.get(self._resolve(story_id))
+        return story_id if story is None else story.group
+
+    def story_of(self, article_id: str) -> str | None:
+        """The current story of an article (following merges), or None if unknown."""
+        sid = self._article_story.get(article_id)
+        return None if sid is None else self._resolve(sid)
+
+    def size(self, story_id: str) -> int:
+        """Number of distinct articles counted in a story (resends and revisions excluded)."""
+        story = self._stories.get(self._resolve(story_id))
+        return 0 if story is None else story.count
+
+    def drain_changes(self) -> list[tuple[str, bytes | None]]:
+        """Records written since the last call, as ``(key, value)``; see the class docstring."""
+        out: list[tuple[str, bytes | None]] = []
+        for key in self._dirty:
+            out.append((key, self._encode(key)))
+        self._dirty.clear()
+        return out
+
+    def restore(self, items: Iterable[tuple[str, bytes]]) -> None:
+        """Rebuild the state from records (later records for a key replace earlier ones)."""
+        latest: dict[str, bytes | None] = {}
+        for key, value in items:
+            latest[key] = value
+        for key, value in latest.items():
+            if value is None:
+                continue
+            kind, _, name = key.partition(":")
+            if key == "n":
+                data = orjson.loads(value)
+                self._docs, self._seq, self._watermark = data["docs"], data["seq"], data["wm"]
+                if self._watermark is None:
+                    self._watermark = float("-inf")
+            elif kind == "t":
+                self._df[name] = orjson.loads(value)
+            elif kind == "s":
+                self._stories[name] = _Story.from_bytes(value)
+            elif kind == "a":
+                self._article_story[name] = orjson.loads(value)
+            elif kind == "d":
+                self._deliveries[name] = orjson.loads(value)
+        for story in sorted(self._stories.values(), key=lambda s: s.seq):
+            if story.merged_into is None:
+                self._groups.setdefault(story.group, set()).add(story.id)
+            if story.merged_into is None and not story.dormant:
+                self._index_story(story)
+                heapq.heappush(self._expiry, (story.last, story.seq, story.id))
+
+    # ------------------------------------------------------------------ internals
+
+    def _encode(self, key: str) -> bytes | None:
+        kind, _, name = key.partition(":")
+        if key == "n":
+            wm = None if self._watermark == float("-inf") else self._watermark
+            return orjson.dumps({"docs": self._docs, "seq": self._seq, "wm": wm})
+        if kind == "t":
+            return orjson.dumps(self._df[name])
+        if kind == "s":
+            story = self._stories.get(name)
+            return None if story is None else story.to_bytes()
+        if kind == "a":
+            sid = self._article_story.get(name)
+            return None if sid is None else orjson.dumps(sid)
+        if kind == "d":
+            return orjson.dumps(self._deliveries[name])
+        raise KeyError(key)
+
+    def _resolve(self, story_id: str) -> str:
+        story = self._stories.get(story_id)
+        while story is not None and story.merged_into is not None:
+            story_id = story.merged_into
+            story = self._stories.get(story_id)
+        return story_id
+
+    def _idf(self, term: str) -> float:
+        return math.log((self._docs + 1) / (self._df.get(term, 0) + 1)) + 1.0
+
+    def represent(self, article: Article, learn: bool = True) -> _Doc:
+        """TF-IDF vectors of an article, updating document frequencies when ``learn``."""
+        cfg = self.config
+        title = article.title or ""
+        title_words = content_words(title)
+        tf: Counter[str] = Counter(content_words(article.text))
+        for w in title_words:
+            tf[w] += cfg.title_weight
+        ents: Counter[str] = Counter(
+            "e:" + p for p in capitalized_phrases(title + "\n" + article.text)
+        )
+        if learn:
+            self._docs += 1
+            self._dirty["n"] = None
+            df = self._df
+            for term in (*tf, *ents):
+                df[term] = df.get(term, 0) + 1
+                self._dirty["t:" + term] = None
+        idf = self._idf
+        terms = _normalize(
+            {t: (1.0 + math.log(c)) * idf(t) for t, c in tf.items()}, cfg.max_article_terms
+        )
+        entities = _normalize({e: (1.0 + math.log(c)) * idf(e) for e, c in ents.items()}, 60)
+        tvec = _normalize({t: idf(t) for t in set(title_words)}, 30)
+        return _Doc(terms, entities, tvec, article.published, article.outlet or "")
+
+    def _candidates(self, doc: _Doc) -> list[_Story]:
+        cfg = self.config
+        acc: dict[str, float] = {}
+        query = heapq.nlargest(cfg.query_terms, doc.terms.items(), key=lambda kv: kv[1])
+        query += list(doc.entities.items())[: cfg.query_terms]
+        for term, weight in query:
+            postings = self._index.get(term)
+            if not postings:
+                continue
+            for sid, sw in postings.items():
+                acc[sid] = acc.get(sid, 0.0) + weight * sw
+        if not acc:
+            return []
+        best = heapq.nlargest(
+            cfg.max_candidates, acc.items(), key=lambda kv: (kv[1], -self._stories[kv[0]].seq)
+        )
+        return [self._stories[sid] for sid, _ in best]
+
+    def features(self, doc: _Doc, story: _Story) -> list[float]:
+        """Signals for "this article belongs to this story", named in FEATURE_NAMES."""
+        cfg = self.config
+        cos_c = _cosine(doc.terms, story.centroid, story.c_norm)
+        cos_m = max((_dot(doc.terms, m) for m in story.recent), default=0.0)
+        cos_e = _cosine(doc.entities, story.entities, story.e_norm)
+        has_t = 1.0 if (doc.title and story.t_norm > 0.0) else 0.0
+        cos_t = _cosine(doc.title, story.title, story.t_norm) if has_t else 0.0
+        gap = max(0.0, doc.time - story.last, story.first - doc.time) / 86400.0
+        last_here = story.outlets.get(doc.outlet) if doc.outlet else None
+        same = (
+            1.0
+            if last_here is not None and abs(doc.time - last_here) <= cfg.same_outlet_seconds
+            else 0.0
+        )
+        return [
+            cos_c,
+            cos_m,
+            cos_e,
+            cos_t,
+            has_t,
+            math.log1p(gap),
+            same,
+            math.log(story.count + 1.0),
+            0.0,
+        ]
+
+    def score(self, feats: list[float]) -> float:
+        """Probability that the article belongs to the story."""
+        cfg = self.config
+        return _sigmoid(cfg.bias + sum(w * f for w, f in zip(cfg.weights, feats, strict=True)))
+
+    def _scored(self, doc: _Doc) -> list[tuple[float, _Story, list[float]]]:
+        cands = self._candidates(doc)
+        rows = [(self.features(doc, s), s) for s in cands]
+        if len(rows) > 1:
+            best_c = sorted((f[0] for f, _ in rows), reverse=True)
+            for f, _ in rows:
+                other = best_c[1] if f[0] == best_c[0] else best_c[0]
+                f[8] = f[0] - other
+        scored = [(self.score(f), s, f) for f, s in rows]
+        scored.sort(key=lambda r: (-r[0], r[1].seq))
+        return scored
+
+    def _advance(self, now: float) -> None:
+        """Move the event-time watermark and put idle stories to sleep."""
+        if now <= self._watermark:
+            return
+        self._watermark = now
+        self._dirty["n"] = None
+        limit = now - self.config.dormant_after_seconds
+        heap = self._expiry
+        while heap and heap[0][0] < limit:
+            last, _, sid = heapq.heappop(heap)
+            story = self._stories.get(sid)
+            if story is None or story.dormant or story.merged_into is not None:
+                continue
+            if story.last != last:
+                continue
+            story.dormant = True
+            self._unindex_story(story)
+            self._dirty["s:" + sid] = None
+
+    def _index_story(self, story: _Story) -> None:
+        k = self.config.index_terms
+        top = heapq.nlargest(k, story.centroid.items(), key=lambda kv: (kv[1], kv[0]))
+        top += heapq.nlargest(k // 2, story.entities.items(), key=lambda kv: (kv[1], kv[0]))
+        new_terms = []
+        keep = {t for t, _ in top}
+        for term, weight in top:
+            self._index.setdefault(term, {})[story.id] = weight / (
+                story.c_norm if not term.startswith("e:") else story.e_norm or 1.0
+            )
+            new_terms.append(term)
+        for term in story.indexed:
+            if term not in keep:
+                postings = self._index.get(term)
+                if postings is not None:
+                    postings.pop(story.id, None)
+                    if not postings:
+                        del self._index[term]
+        story.indexed = new_terms
+
+    def _unindex_story(self, story: _Story) -> None:
+        for term in story.indexed:
+            postings = self._index.get(term)
+            if postings is not None:
+                postings.pop(story.id, None)
+                if not postings:
+                    del self._index[term]
+        story.indexed = []
+
+    def _add_to_story(self, story: _Story, doc: _Doc, article: Article) -> None:
+        cfg = self.config
+        for vec, attr, keep in (
+            (doc.terms, "centroid", cfg.max_story_terms),
+            (doc.entities, "entities", 150),
+            (doc.title, "title", 100),
+        ):
+            cur: dict[str, float] = getattr(story, attr)
+            for t, w in vec.items():
+                cur[t] = cur.get(t, 0.0) + w
+            if len(cur) > keep:
+                cur = dict(heapq.nlargest(keep, cur.items(), key=lambda kv: (kv[1], kv[0])))
+            setattr(story, attr, cur)
+        if doc.title:
+            story.titled += 1
+        story.recent.append(doc.terms)
+        if len(story.recent) > cfg.recent_members:
+            story.recent.pop(0)
+        story.c_norm = _norm(story.centroid)
+        story.e_norm = _norm(story.entities)
+        story.t_norm = _norm(story.title)
+        self._touch(story, article)
+
+    def _touch(self, story: _Story, article: Article) -> None:
+        """Count one more article in the story and refresh its times and index entry."""
+        story.count += 1
+        t = article.published
+        story.first = min(story.first, t)
+        if t > story.last:
+            story.last = t
+        if article.outlet:
+            prev = story.outlets.get(article.outlet)
+            story.outlets[article.outlet] = t if prev is None else max(prev, t)
+        if story.dormant:
+            story.dormant = False
+        heapq.heappush(self._expiry, (story.last, story.seq, story.id))
+        self._index_story(story)
+        self._dirty["s:" + story.id] = None
+
+    def _new_story(self, article: Article) -> _Story:
+        sid = "s-" + stable_hash(article.id)
+        n = 1
+        while sid in self._stories:
+            sid = "s-" + stable_hash(article.id, str(n))
+            n += 1
+        self._seq += 1
+        self._dirty["n"] = None
+        story = _Story(
+            id=sid, seq=self._seq, first=article.published, last=article.published, group=sid
+        )
+        self._stories[sid] = story
+        self._groups[sid] = {sid}
+        return story
+
+    def _link(self, article_id: str, story_id: str) -> None:
+        self._article_story[article_id] = story_id
+        self._dirty["a:" + article_id] = None
+
+    def _assign(self, article: Article, verdict: DedupVerdict) -> StoryAssignment:
+        known = self._article_story.get(article.id)
+        dup_of = verdict.duplicate_of
+        if verdict.kind in ("resend", "revision"):
+            sid = self._article_story.get(dup_of or article.id) or known
+            if sid is not None:
+                sid = self._resolve(sid)
+                if article.id not in self._article_story:
+                    self._link(article.id, sid)
+                return self._answer(sid, article, verdict, 1.0, False, [])
+        if known is not None:
+            # The same article again under another verdict: nothing changes.
+            return self._answer(self._resolve(known), article, verdict, 1.0, False, [])
+        self._advance(article.published)
+        if verdict.kind in ("syndicated", "light_edit") and dup_of is not None:
+            sid = self._article_story.get(dup_of)
+            if sid is not None:
+                story = self._stories[self._resolve(sid)]
+                self._touch(story, article)
+                self._link(article.id, story.id)
+                return self._answer(story.id, article, verdict, 1.0, False, [])
+        doc = self.represent(article)
+        scored = self._scored(doc)
+        merged: list[str] = []
+        if scored and scored[0][0] >= self.config.join_probability:
+            prob, story, _ = scored[0]
+            is_new = False
+        else:
+            prob = scored[0][0] if scored else 0.0
+            story = self._new_story(article)
+            is_new = True
+        self._add_to_story(story, doc, article)
+        self._link(article.id, story.id)
+        self._relate(story, scored)
+        return self._answer(story.id, article, verdict, prob, is_new, merged)
+
+    def _relate(self, story: _Story, scored: list[tuple[float, _Story, list[float]]]) -> None:
+        """Link the story with candidates whose centroids are close enough (related group)."""
+        for _, other, feats in scored:
+            if other.id == story.id or feats[0] < self.config.related_cosine:
+                continue
+            if story.group == other.group:
+                continue
+            ga, gb = self._stories[story.group], self._stories[other.group]
+            keep, gone = (ga, gb) if ga.seq < gb.seq else (gb, ga)
+            moved = self._groups.pop(gone.id)
+            for sid in moved:
+                self._stories[sid].group = keep.id
+                self._dirty["s:" + sid] = None
+            self._groups[keep.id] |= moved
+
+    def _answer(
+        self,
+        sid: str,
+        article: Article,
+        verdict: DedupVerdict,
+        score: float,
+        is_new: bool,
+        merged: list[str],
+    ) -> StoryAssignment:
+        return StoryAssignment(
+            story_id=sid,
+            article=article,
+            verdict=verdict,
+            score=round(score, 6),
+            is_new_story=is_new,
+            merged_from=merged,
+            related=self.related(sid),
+        )

@@ -1,0 +1,78 @@
+"""Clustering quality against gold labels: BCubed and pairwise precision, recall and F1."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Precision, recall and their harmonic mean."""
+
+    precision: float
+    recall: float
+    f1: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"precision": self.precision, "recall": self.recall, "f1": self.f1}
+
+
+def _f1(p: float, r: float) -> float:
+    return 0.0 if p + r == 0.0 else 2.0 * p * r / (p + r)
+
+
+def _common_items(
+    predicted: Mapping[str, Hashable], gold: Mapping[str, Hashable]
+) -> list[str]:
+    return [item for item in predicted if item in gold and gold[item] is not None]
+
+
+def bcubed(predicted: Mapping[str, Hashable], gold: Mapping[str, Hashable]) -> Scores:
+    """BCubed precision/recall/F1 (Bagga & Baldwin) over the items both mappings label.
+
+    Args:
+        predicted: item -> predicted cluster.
+        gold: item -> gold class (items whose class is None are ignored).
+    """
+    items = _common_items(predicted, gold)
+    if not items:
+        return Scores(0.0, 0.0, 0.0)
+    both = Counter((predicted[i], gold[i]) for i in items)
+    pred_size = Counter(predicted[i] for i in items)
+    gold_size = Counter(gold[i] for i in items)
+    p = r = 0.0
+    for (c, g), n in both.items():
+        # each of the n items in the cell has n same-cluster-same-class items (itself included)
+        p += n * n / pred_size[c]
+        r += n * n / gold_size[g]
+    p /= len(items)
+    r /= len(items)
+    return Scores(p, r, _f1(p, r))
+
+
+def pairwise(predicted: Mapping[str, Hashable], gold: Mapping[str, Hashable]) -> Scores:
+    """Pairwise precision/recall/F1: over unordered item pairs put together.
+
+    Precision is 1 when no pair is predicted together, recall is 1 when no gold pair exists.
+    """
+    items = _common_items(predicted, gold)
+    both = Counter((predicted[i], gold[i]) for i in items)
+    pred_size = Counter(predicted[i] for i in items)
+    gold_size = Counter(gold[i] for i in items)
+
+    def pairs(n: int) -> int:
+        return n * (n - 1) // 2
+
+    tp = sum(pairs(n) for n in both.values())
+    pp = sum(pairs(n) for n in pred_size.values())
+    gp = sum(pairs(n) for n in gold_size.values())
+    p = tp / pp if pp else 1.0
+    r = tp / gp if gp else 1.0
+    return Scores(p, r, _f1(p, r))
+
+
+def cluster_count(labels: Mapping[str, Hashable]) -> int:
+    """Number of distinct non-null labels."""
+    return len({v for v in labels.values() if v is not None})

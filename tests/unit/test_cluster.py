@@ -1,0 +1,154 @@
+"""Tests of online story assignment."""
+
+from __future__ import annotations
+
+from pipeline.cluster import ClusterConfig, StoryAssigner, capitalized_phrases
+from pipeline.text import stable_hash
+from schemas.records import Article, DedupVerdict
+
+DAY = 86400.0
+T0 = 1_700_000_000.0
+
+FLOOD = [
+    "Flooding on the Marrow River forced hundreds of families in Eastbrook to leave their homes "
+    "on Tuesday as rain kept falling. Mayor Lena Ortiz opened three shelters.",
+    "The Marrow River crested overnight in Eastbrook, flooding homes along the river. Mayor "
+    "Lena Ortiz said shelters were full and more rain is expected on the river.",
+    "Residents of Eastbrook returned to flooded streets after the Marrow River dropped. Mayor "
+    "Lena Ortiz asked for state help to repair homes and shelters damaged by the flooding.",
+]
+TRIAL = [
+    "The fraud trial of banker Victor Hale opened in Kingsport with prosecutors describing "
+    "forged loan papers worth millions at Northgate Bank.",
+    "A former clerk at Northgate Bank testified in Kingsport that Victor Hale told her to sign "
+    "forged loan papers, on the second day of his fraud trial.",
+]
+ROBOT = [
+    "Engineers at Pellman Labs unveiled a robot that sorts recycling by sight, using cameras "
+    "and a soft gripper to pick bottles and cans from a belt.",
+]
+
+
+def art(aid: str, text: str, t: float, outlet: str = "herald", title: str = "") -> Article:
+    return Article(
+        id=aid, url=None, outlet=outlet, title=title, text=text, lang="en", published=t
+    )
+
+
+def orig(a: Article) -> DedupVerdict:
+    return DedupVerdict(article_id=a.id, kind="original")
+
+
+def stream() -> list[Article]:
+    out = []
+    t = T0
+    for i, (ev, texts) in enumerate((("f", FLOOD), ("t", TRIAL), ("r", ROBOT))):
+        for j, text in enumerate(texts):
+            out.append(art(f"{ev}{j}", text, t + 3600 * (i + j), outlet=f"o{j}"))
+    # interleave: f0 t0 r0 f1 t1 f2
+    order = ["f0", "t0", "r0", "f1", "t1", "f2"]
+    by_id = {a.id: a for a in out}
+    return [by_id[k] for k in order]
+
+
+def test_capitalized_phrases_finds_names() -> None:
+    found = capitalized_phrases("But Mayor Lena Ortiz met The Bank of England staff. It rained.")
+    assert "mayor lena ortiz" in found
+    assert "bank of england" in found
+    assert "it" not in found and "but" not in found
+
+
+def test_articles_on_one_event_share_a_story_and_others_do_not() -> None:
+    assigner = StoryAssigner()
+    got = {a.id: assigner.assign(a, orig(a)).story_id for a in stream()}
+    assert got["f0"] == got["f1"] == got["f2"]
+    assert got["t0"] == got["t1"]
+    assert len({got["f0"], got["t0"], got["r0"]}) == 3
+
+
+def test_story_id_is_deterministic_from_first_article() -> None:
+    assigner = StoryAssigner()
+    a = stream()[0]
+    result = assigner.assign(a, orig(a))
+    assert result.is_new_story
+    assert result.story_id == "s-" + stable_hash(a.id)
+
+
+def test_resend_and_revision_keep_the_story_and_the_count() -> None:
+    assigner = StoryAssigner()
+    arts = stream()
+    for a in arts:
+        assigner.assign(a, orig(a))
+    sid = assigner.story_of("f0")
+    before = assigner.size(sid)
+    resend = assigner.assign(arts[0], DedupVerdict("f0", "resend", duplicate_of="f0"))
+    revised = art("f0-v2", FLOOD[0] + " Updated.", T0 + 5 * 3600)
+    revision = assigner.assign(revised, DedupVerdict("f0-v2", "revision", duplicate_of="f0"))
+    assert resend.story_id == sid
+    assert revision.story_id == sid
+    assert assigner.size(sid) == before
+
+
+def test_syndicated_copy_joins_the_original_and_counts() -> None:
+    assigner = StoryAssigner()
+    arts = stream()
+    for a in arts:
+        assigner.assign(a, orig(a))
+    sid = assigner.story_of("r0")
+    copy = art("r0-copy", "A wire copy about something else entirely.", T0 + 7200, "wire")
+    got = assigner.assign(copy, DedupVerdict("r0-copy", "syndicated", duplicate_of="r0"))
+    assert got.story_id == sid
+    assert assigner.size(sid) == 2
+
+
+def test_same_delivery_twice_gives_the_first_answer_and_no_change() -> None:
+    assigner = StoryAssigner()
+    arts = stream()
+    first = [assigner.assign(a, orig(a), delivery=f"p0:{i}") for i, a in enumerate(arts)]
+    assigner.drain_changes()
+    again = assigner.assign(arts[2], orig(arts[2]), delivery="p0:2")
+    assert again == first[2]
+    assert assigner.drain_changes() == []
+
+
+def test_restore_from_drained_records_behaves_like_the_original() -> None:
+    arts = stream()
+    original = StoryAssigner()
+    log: list[tuple[str, bytes | None]] = []
+    for i, a in enumerate(arts[:4]):
+        original.assign(a, orig(a), delivery=f"d{i}")
+        log.extend(original.drain_changes())
+    restored = StoryAssigner()
+    restored.restore([(k, v) for k, v in log if v is not None])
+    for i, a in enumerate(arts[4:], start=4):
+        x = original.assign(a, orig(a), delivery=f"d{i}")
+        y = restored.assign(a, orig(a), delivery=f"d{i}")
+        assert x == y
+    assert original.drain_changes() == restored.drain_changes()
+    # a redelivery answered before the restart is answered the same after it
+    assert restored.assign(arts[1], orig(arts[1]), delivery="d1").story_id == original.story_of(
+        "t0"
+    )
+
+
+def test_dormant_story_leaves_the_index() -> None:
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY)
+    assigner = StoryAssigner(cfg)
+    f0 = art("f0", FLOOD[0], T0)
+    first = assigner.assign(f0, orig(f0))
+    robot = art("r0", ROBOT[0], T0 + 10 * DAY)
+    assigner.assign(robot, orig(robot))
+    late = art("f1", FLOOD[1], T0 + 10 * DAY + 60)
+    got = assigner.assign(late, orig(late))
+    assert got.is_new_story
+    assert got.story_id != first.story_id
+
+
+def test_event_time_not_wall_clock_decides_dormancy() -> None:
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY)
+    assigner = StoryAssigner(cfg)
+    f0 = art("f0", FLOOD[0], 1_000.0)
+    f1 = art("f1", FLOOD[1], 1_000.0 + DAY)
+    a = assigner.assign(f0, orig(f0))
+    b = assigner.assign(f1, orig(f1))
+    assert a.story_id == b.story_id
