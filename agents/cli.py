@@ -1,0 +1,155 @@
+"""The ``storystream`` command line: demo, worker, ingest, replay, normalize, eval, summarize."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from agents.jsonl import check_input, err_console
+
+cli = typer.Typer(
+    name="storystream",
+    help="A streaming news story engine: raw articles in, living stories out.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+InputFile = Annotated[Path, typer.Argument(help="JSONL of raw articles, one per line.")]
+
+
+def _require(path: Path) -> None:
+    try:
+        check_input(path)
+    except (FileNotFoundError, IsADirectoryError) as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@cli.command()
+def demo(
+    input: Annotated[
+        Path | None, typer.Option("--input", help="Feed this JSONL instead of the sample.")
+    ] = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Exit 0 once every article's story is published.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="With --once: give up after this many s.")] = 180,
+    port: Annotated[int | None, typer.Option(help="Web port (default: a free one).")] = None,
+) -> None:
+    """Start the embedded broker, a worker and the web UI; feed articles; print story updates."""
+    from agents.demo import run_demo
+
+    if input is not None:
+        _require(input)
+    raise typer.Exit(run_demo(input, once=once, timeout=timeout, web_port=port))
+
+
+@cli.command()
+def worker() -> None:
+    """Run a worker against BROKER_URL (a real Kafka cluster); settings from the environment."""
+    from agents.app import build_app
+    from agents.demo import run_worker
+
+    ss = build_app()
+    err_console.print(
+        f"worker {ss.settings.app_id} on {ss.settings.broker_url}, web on "
+        f"http://{ss.settings.web_host}:{ss.settings.web_port}/"
+    )
+    run_worker(ss)
+
+
+@cli.command()
+def ingest(
+    source: Annotated[str, typer.Argument(help="JSONL file, folder of .txt/.html, or feed.")],
+) -> None:
+    """Send articles from SOURCE to articles.raw on BROKER_URL."""
+    from agents.ingest import bootstrap_of
+    from agents.ingest import ingest as run_ingest
+    from agents.settings import Settings
+
+    settings = Settings.from_env()
+    try:
+        asyncio.run(run_ingest(source, bootstrap_of(settings.broker_url)))
+    except (FileNotFoundError, ValueError) as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@cli.command()
+def replay(
+    input: InputFile,
+    out: Annotated[Path, typer.Option("--out", help="Assignments JSONL to write.")],
+    stories: Annotated[
+        Path | None, typer.Option("--stories", help="Write each story's final StoryUpdate.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Run every stage in one process over INPUT, in file order."""
+    from agents.replay import replay as run_replay
+
+    _require(input)
+    stats = run_replay(input, out, stories, show_progress=not quiet)
+    err_console.print(
+        f"{stats.lines} articles, {stats.stories} stories, {stats.failed} failed, "
+        f"{stats.rate:,.0f} articles/s"
+    )
+
+
+@cli.command()
+def normalize(
+    input: InputFile,
+    out: Annotated[Path, typer.Option("--out", help="Normalized articles JSONL to write.")],
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Normalize every raw article of INPUT (same order)."""
+    from agents.replay import normalize_file
+
+    _require(input)
+    stats = normalize_file(input, out, show_progress=not quiet)
+    err_console.print(
+        f"{stats.lines} articles, {stats.failed} failed, {stats.rate:,.0f} articles/s"
+    )
+
+
+@cli.command(name="eval")
+def evaluate(
+    corpus: Annotated[Path, typer.Argument(help="JSONL with gold `event` (and `topic`).")],
+) -> None:
+    """Replay a labelled corpus in date order and score stories against the gold labels."""
+    from agents.eval_cmd import format_report, run_eval
+
+    _require(corpus)
+    typer.echo(format_report(run_eval(corpus)))
+
+
+class SummaryFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@cli.command()
+def summarize(
+    articles: InputFile,
+    max_words: Annotated[int, typer.Option("--max-words", help="Cut text output here.")] = 100,
+    format: Annotated[SummaryFormat, typer.Option("--format")] = SummaryFormat.text,
+) -> None:
+    """Summarize all articles of a JSONL as one story."""
+    from agents.summarize_cmd import run_summarize
+
+    _require(articles)
+    typer.echo(run_summarize(articles, max_words=max_words, fmt=format.value))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(cli())
+
+
+if __name__ == "__main__":
+    main()

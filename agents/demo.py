@@ -1,0 +1,175 @@
+"""``storystream demo``: embedded broker, a worker and the web UI in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import faust
+import orjson
+from rich.console import Console
+
+from agents.app import Storystream, build_app
+from agents.broker import EmbeddedBroker, free_port
+from agents.jsonl import read_jsonl
+from agents.settings import Settings
+from pipeline.stories import member_key
+from schemas import DeadLetter, StoryAssignment, StoryUpdate
+
+console = Console(highlight=False)
+
+
+def sample_lines() -> list[bytes]:
+    """The bundled sample articles as raw JSON lines."""
+    data = resources.files("agents") / "data" / "sample.jsonl"
+    return [line for line in data.read_bytes().splitlines() if line.strip()]
+
+
+def input_lines(path: Path) -> list[bytes]:
+    """Raw lines of an input file; malformed lines are still fed (they are dead-lettered)."""
+    return [line.raw for line in read_jsonl(path)]
+
+
+@dataclass
+class Completion:
+    """Tracks whether every fed article was assigned and its story update published."""
+
+    fed: int = 0
+    accounted: int = 0
+    expected: dict[str, set[str]] = field(default_factory=dict)
+    covered: dict[str, set[str]] = field(default_factory=dict)
+    merged: set[str] = field(default_factory=set)
+    feeding_done: bool = False
+
+    def on_assignment(self, assignment: StoryAssignment) -> None:
+        self.accounted += 1
+        key = member_key(assignment.article, assignment.verdict)
+        self.expected.setdefault(assignment.story_id, set()).add(key)
+        for absorbed in assignment.merged_from:
+            self.expected[assignment.story_id] |= self.expected.pop(absorbed, set())
+            self.merged.add(absorbed)
+
+    def on_dead_letter(self, letter: DeadLetter) -> None:
+        if letter.stage in ("normalize", "dedup", "assign"):
+            self.accounted += 1
+
+    def on_update(self, update: StoryUpdate) -> None:
+        if update.merged_into:
+            self.merged.add(update.story_id)
+        self.covered[update.story_id] = {a.article_id for a in update.articles}
+
+    @property
+    def done(self) -> bool:
+        if not self.feeding_done or self.accounted < self.fed:
+            return False
+        return all(
+            story in self.merged or keys <= self.covered.get(story, set())
+            for story, keys in self.expected.items()
+        )
+
+
+def print_update(update: StoryUpdate) -> None:
+    if update.merged_into:
+        console.print(f"[dim]{update.story_id} merged into {update.merged_into}")
+        return
+    console.print(
+        f"[bold green]{update.status_line}[/] · {update.headline} "
+        f"[dim]({update.story_id} v{update.version})"
+    )
+
+
+def run_demo(
+    input_path: Path | None = None,
+    *,
+    once: bool = False,
+    timeout: float = 180.0,
+    web_port: int | None = None,
+) -> int:
+    """Start the embedded broker and a worker, feed the articles, print story updates.
+
+    Returns the process exit code: 0, or 1 when ``once`` did not complete within ``timeout``.
+    """
+    lines = input_lines(input_path) if input_path else sample_lines()
+    exit_code = 0
+    with EmbeddedBroker() as broker, tempfile.TemporaryDirectory(prefix="storystream-") as tmp:
+        port = web_port or int(os.environ.get("STORYSTREAM_WEB_PORT", "0")) or free_port()
+        settings = Settings.from_env(
+            broker_url=broker.url,
+            broker_profile="embedded",
+            store_url="memory://",
+            data_dir=Path(tmp),
+            web_port=port,
+        )
+        ss = build_app(settings)
+        completion = Completion(fed=len(lines))
+        ss.update_listeners += [print_update, completion.on_update]
+        ss.assignment_listeners.append(completion.on_assignment)
+        ss.deadletter_listeners.append(completion.on_dead_letter)
+        base = f"http://{settings.web_host}:{settings.web_port}"
+        console.print(f"[bold]storystream demo[/] · embedded broker at {broker.bootstrap}")
+        console.print(
+            f"web: {base}/   api: {base}/api/stories   ops: {base}/ops   metrics: {base}/metrics"
+        )
+        state = {"code": 0}
+
+        @ss.app.task
+        async def feed() -> None:
+            await wait_until_assigned(ss)
+            for line in lines:
+                key = _key_of(line)
+                await ss.send_raw(line, key)
+            completion.feeding_done = True
+            console.print(f"[dim]fed {len(lines)} articles to articles.raw")
+            if not once:
+                return
+            deadline = time.monotonic() + timeout
+            while not completion.done:
+                if time.monotonic() > deadline:
+                    console.print(
+                        f"[red]timed out after {timeout:.0f}s: {completion.accounted} of "
+                        f"{completion.fed} articles accounted for"
+                    )
+                    state["code"] = 1
+                    break
+                await asyncio.sleep(0.2)
+            else:
+                # Let a last debounced refresh land before stopping.
+                await asyncio.sleep(settings.summary_debounce_seconds)
+                console.print("[bold]all articles assigned and their stories published")
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        run_worker(ss)
+        exit_code = state["code"]
+    return exit_code
+
+
+def _key_of(line: bytes) -> str | None:
+    with contextlib.suppress(orjson.JSONDecodeError, AttributeError, TypeError):
+        data = orjson.loads(line)
+        value = data.get("id") or data.get("url")
+        return str(value) if value else None
+    return None
+
+
+async def wait_until_assigned(ss: Storystream, timeout: float = 60.0) -> None:
+    """Wait until the worker has joined its group and owns partitions."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        consumer = ss.app.consumer
+        if consumer is not None and consumer.assignment() and not ss.app.rebalancing:
+            return
+        await asyncio.sleep(0.1)
+
+
+def run_worker(ss: Storystream) -> None:
+    """Run a faust worker for the app until it is stopped (signal or crash)."""
+    worker = faust.Worker(ss.app, loglevel=ss.settings.log_level, quiet=True)
+    with contextlib.suppress(SystemExit):
+        worker.execute_from_commandline()

@@ -1,0 +1,132 @@
+"""Batch commands over JSONL files: ``replay`` (every stage in one process) and ``normalize``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from pipeline.normalize import NormalizeConfig, normalize, parse_raw
+
+from agents.jsonl import count_lines, err_console, progress, read_jsonl
+from pipeline.engine import Engine, EngineConfig
+from pipeline.errors import BadInput
+
+
+@dataclass
+class RunStats:
+    lines: int = 0
+    failed: int = 0
+    stories: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.lines / self.seconds if self.seconds else 0.0
+
+
+def _report_failure(number: int, reason: str, shown: list[int], limit: int = 20) -> None:
+    shown[0] += 1
+    if shown[0] <= limit:
+        err_console.print(f"[yellow]line {number}: {reason} (skipped)")
+    elif shown[0] == limit + 1:
+        err_console.print("[yellow]more failed lines not shown")
+
+
+def replay(
+    input_path: Path,
+    out_path: Path,
+    stories_path: Path | None = None,
+    *,
+    config: EngineConfig | None = None,
+    show_progress: bool = True,
+) -> RunStats:
+    """Run every stage over a JSONL of raw articles, in file order.
+
+    Writes one ``{"id", "story_id", "duplicate_of", "dup_kind"}`` line per input line, in input
+    order (``dup_kind`` is null for originals; a failed line also carries ``error``), and with
+    ``stories_path`` the final StoryUpdate of every story.
+    """
+    engine = Engine(config)
+    stats = RunStats()
+    shown = [0]
+    total = count_lines(input_path)
+    started = time.perf_counter()
+    with out_path.open("wb") as out, progress("replay", total, show_progress) as bar:
+        task = bar.add_task("replay", total=total)
+        for line in read_jsonl(input_path):
+            stats.lines += 1
+            record: dict = {"id": None, "story_id": None, "duplicate_of": None, "dup_kind": None}
+            if line.error:
+                outcome = None
+                record["error"] = line.error
+            else:
+                outcome = engine.process(line.raw, f"line:{line.number}")
+                if outcome.article is not None:
+                    record["id"] = outcome.article.id
+                elif line.data is not None and isinstance(line.data.get("id"), str):
+                    record["id"] = line.data["id"]
+                if outcome.ok and outcome.assignment is not None and outcome.verdict is not None:
+                    record["story_id"] = outcome.assignment.story_id
+                    record["duplicate_of"] = outcome.verdict.duplicate_of
+                    kind = outcome.verdict.kind
+                    record["dup_kind"] = None if kind == "original" else kind
+                else:
+                    record["error"] = f"{outcome.failed_stage}: {outcome.reason}"
+            if "error" in record:
+                stats.failed += 1
+                _report_failure(line.number, record["error"], shown)
+            out.write(orjson.dumps(record) + b"\n")
+            bar.advance(task)
+        updates = engine.refresh()
+        # A second pass fills related-story headlines now that every story has one.
+        by_id = {u.story_id: u for u in updates}
+        for update in updates:
+            for related in update.related_stories:
+                latest = by_id.get(related.story_id)
+                if latest is not None:
+                    related.headline = latest.headline
+                    related.article_count = latest.article_count
+        stats.stories = len(updates)
+    if stories_path is not None:
+        with stories_path.open("wb") as fh:
+            for update in updates:
+                fh.write(update.to_json() + b"\n")
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def normalize_file(
+    input_path: Path,
+    out_path: Path,
+    *,
+    config: NormalizeConfig | None = None,
+    show_progress: bool = True,
+) -> RunStats:
+    """Normalize every line; failed lines give ``{"id", "error"}`` so the order is kept."""
+    config = config or NormalizeConfig()
+    stats = RunStats()
+    shown = [0]
+    total = count_lines(input_path)
+    started = time.perf_counter()
+    with out_path.open("wb") as out, progress("normalize", total, show_progress) as bar:
+        task = bar.add_task("normalize", total=total)
+        for line in read_jsonl(input_path):
+            stats.lines += 1
+            if line.error:
+                payload = {"id": None, "error": line.error}
+            else:
+                try:
+                    article = normalize(parse_raw(line.raw), received_at=time.time(), config=config)
+                    payload = article
+                except BadInput as exc:
+                    given = line.data.get("id") if line.data else None
+                    payload = {"id": given, "error": exc.reason}
+            if isinstance(payload, dict):
+                stats.failed += 1
+                _report_failure(line.number, payload["error"], shown)
+            out.write(orjson.dumps(payload) + b"\n")
+            bar.advance(task)
+    stats.seconds = time.perf_counter() - started
+    return stats

@@ -1,0 +1,190 @@
+"""The story book: each story's current articles and versions, kept in plain key/value stores."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping, Sequence
+from dataclasses import dataclass
+
+import orjson
+
+from pipeline.text import stable_hash
+from schemas import Article, DedupVerdict, RelatedStory, StoryAssignment, StoryUpdate
+
+Member = tuple[Article, DedupVerdict]
+Summarizer = Callable[..., StoryUpdate]
+
+_SEP = "\x1f"
+
+
+def member_key(article: Article, verdict: DedupVerdict) -> str:
+    """The key of the story member an article is (resends and revisions map to the earlier one)."""
+    if verdict.kind in ("resend", "revision"):
+        return verdict.replaces or verdict.duplicate_of or article.id
+    return article.id
+
+
+@dataclass
+class StoryBook:
+    """Members, order and versions of every story, over any mutable mappings.
+
+    The engine passes dicts; the summarize agent passes changelogged faust tables, so the same
+    code keeps the state in both. Values are orjson bytes.
+
+    Args:
+        members: ``story_id + "\\x1f" + member key`` -> ``{"article", "verdict"}``.
+        index: ``story_id`` -> list of member keys in arrival order.
+        meta: ``story_id`` -> ``{"version", "fingerprint", "last", "merged_into"}``.
+    """
+
+    members: MutableMapping[str, bytes]
+    index: MutableMapping[str, bytes]
+    meta: MutableMapping[str, bytes]
+
+    @classmethod
+    def in_memory(cls) -> StoryBook:
+        return cls({}, {}, {})
+
+    def _keys(self, story_id: str) -> list[str]:
+        raw = self.index.get(story_id)
+        return orjson.loads(raw) if raw else []
+
+    def _meta(self, story_id: str) -> dict:
+        raw = self.meta.get(story_id)
+        return orjson.loads(raw) if raw else {}
+
+    def add(self, assignment: StoryAssignment) -> list[str]:
+        """Apply one assignment; return the ids of the stories whose content changed.
+
+        A resend of a known member changes nothing; a revision replaces the member it revises
+        (the member keeps its key, so the count stays); absorbed stories (``merged_from``) move
+        their members into the surviving story. Applying the same assignment twice changes
+        nothing the second time.
+        """
+        story_id = assignment.story_id
+        changed: list[str] = []
+        keys = self._keys(story_id)
+        for absorbed in assignment.merged_from:
+            if absorbed == story_id:
+                continue
+            moved = self._keys(absorbed)
+            for key in moved:
+                value = self.members.get(absorbed + _SEP + key)
+                if value is not None and key not in keys:
+                    self.members[story_id + _SEP + key] = value
+                    keys.append(key)
+                self.members.pop(absorbed + _SEP + key, None)
+            if moved:
+                self.index[absorbed] = orjson.dumps([])
+                meta = self._meta(absorbed)
+                meta["merged_into"] = story_id
+                self.meta[absorbed] = orjson.dumps(meta)
+                changed.append(absorbed)
+        article, verdict = assignment.article, assignment.verdict
+        key = member_key(article, verdict)
+        existing = self.members.get(story_id + _SEP + key)
+        if verdict.kind == "resend" and existing is not None:
+            pass
+        else:
+            if verdict.kind == "revision" and existing is not None:
+                earlier_verdict = DedupVerdict.from_dict(orjson.loads(existing)["verdict"])
+                article = _with_id(article, key)
+                verdict = earlier_verdict
+            elif verdict.kind in ("resend", "revision"):
+                # The earlier version is unknown here (first delivery lost): keep it as new.
+                article = _with_id(article, key)
+                verdict = DedupVerdict(article_id=key, kind="original")
+            value = orjson.dumps({"article": article, "verdict": verdict})
+            if value != existing:
+                self.members[story_id + _SEP + key] = value
+                if key not in keys:
+                    keys.append(key)
+        if changed or keys != self._keys(story_id):
+            self.index[story_id] = orjson.dumps(keys)
+        if self.fingerprint(story_id) != self._meta(story_id).get("fingerprint"):
+            changed.append(story_id)
+        return changed
+
+    def story_members(self, story_id: str) -> list[Member]:
+        """The story's current members in arrival order."""
+        out: list[Member] = []
+        for key in self._keys(story_id):
+            raw = self.members.get(story_id + _SEP + key)
+            if raw is None:
+                continue
+            data = orjson.loads(raw)
+            out.append(
+                (Article.from_dict(data["article"]), DedupVerdict.from_dict(data["verdict"]))
+            )
+        return out
+
+    def fingerprint(self, story_id: str) -> str:
+        """A digest of the story's member keys and their content."""
+        parts = [story_id]
+        for key in self._keys(story_id):
+            raw = self.members.get(story_id + _SEP + key)
+            parts.append(stable_hash(key, raw.decode("utf-8") if raw else ""))
+        return stable_hash(*parts)
+
+    def latest(self, story_id: str) -> StoryUpdate | None:
+        """The last published update of a story."""
+        last = self._meta(story_id).get("last")
+        return StoryUpdate.from_dict(last) if last else None
+
+    def story_ids(self) -> list[str]:
+        return list(self.index.keys())
+
+    def refresh(
+        self,
+        story_id: str,
+        summarize: Summarizer,
+        *,
+        now: float,
+        related: Sequence[RelatedStory] = (),
+    ) -> StoryUpdate | None:
+        """Summarize the story if it changed since its last version; None when nothing changed.
+
+        The version grows by one per published update; a refresh of unchanged content (a
+        redelivered batch, a resend) publishes nothing, so processing twice equals once.
+        """
+        meta = self._meta(story_id)
+        fingerprint = self.fingerprint(story_id)
+        if meta.get("fingerprint") == fingerprint:
+            return None
+        previous = StoryUpdate.from_dict(meta["last"]) if meta.get("last") else None
+        version = int(meta.get("version", 0)) + 1
+        if meta.get("merged_into"):
+            update = _merged_update(story_id, meta["merged_into"], previous, version, now)
+        else:
+            members = self.story_members(story_id)
+            if not members:
+                return None
+            update = summarize(
+                story_id, members, version=version, previous=previous, related=related, now=now
+            )
+        meta.update(version=version, fingerprint=fingerprint, last=update.to_dict())
+        self.meta[story_id] = orjson.dumps(meta)
+        return update
+
+
+def _with_id(article: Article, article_id: str) -> Article:
+    if article.id == article_id:
+        return article
+    data = article.to_dict()
+    data["id"] = article_id
+    return Article.from_dict(data)
+
+
+def _merged_update(
+    story_id: str, into: str, previous: StoryUpdate | None, version: int, now: float
+) -> StoryUpdate:
+    """The last update of a story absorbed by another: it points readers at the survivor."""
+    return StoryUpdate(
+        story_id=story_id,
+        version=version,
+        updated_at=now,
+        first_seen=previous.first_seen if previous else now,
+        headline=previous.headline if previous else "",
+        status_line=f"Merged into story {into}",
+        article_count=0,
+        merged_into=into,
+    )
