@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-from pipeline.normalize import NormalizeConfig, normalize, parse_raw
 
 from agents.jsonl import count_lines, err_console, progress, read_jsonl
 from pipeline.engine import Engine, EngineConfig
 from pipeline.errors import BadInput
+from pipeline.normalize import NormalizeConfig, normalize, parse_raw
 
 
 @dataclass
