@@ -1,0 +1,814 @@
+"""Summary refresh: an extractive, cited, sectioned StoryUpdate from a story's articles."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from pipeline.errors import BadInput
+from pipeline.summary_clean import clean_sentence, is_future, is_quote
+from pipeline.text import STOPWORDS, split_sentences, words
+from schemas.records import (
+    Article,
+    CitedText,
+    DedupVerdict,
+    OutletCoverage,
+    RelatedStory,
+    Section,
+    Source,
+    StoryArticle,
+    StoryUpdate,
+)
+
+
+@dataclass(frozen=True)
+class SummaryConfig:
+    """Tuning of the summary stage.
+
+    Attributes:
+        max_sections: most sections in a summary.
+        min_sections: fewest sections wanted when the story has enough sentences.
+        max_sentences: most sentences across all sections.
+        target_words: stop selecting once the sections hold this many words.
+        overview_sentences: the top-ranked sentences that open the summary as its first section.
+        max_section_sentences: most sentences in one section.
+        min_sentence_words: shorter sentences are fragments, never selected.
+        max_sentence_words: longer "sentences" are run-ons (usually a split failure).
+        mmr_lambda: relevance versus novelty trade-off in maximal marginal relevance.
+        redundancy_threshold: two selected sentences are never more similar than this.
+        centroid_terms: the story centroid keeps this many top-weighted terms.
+        position_weight: bonus for sentences early in their article (news leads).
+        support_weight: bonus for sentences many articles report.
+        recency_weight: bonus for sentences from the newest articles.
+        quote_penalty: malus for sentences opening with a direct quotation.
+        cite_similarity: cosine at which another article's sentence reports the same thing,
+            so that article is cited too.
+        claim_similarity: cosine at which an outlet "carries" a claim (minority reports and
+            unique coverage).
+        supersede_similarity: a future-tense sentence is dropped once a newer article has a
+            sentence this similar that is not in future tense.
+        new_similarity: a sentence is new when no sentence of the previous version is this similar.
+        heading_max_words: most words in a section heading.
+        max_whats_new: most items in ``whats_new``.
+        max_minority_reports: most items in ``minority_reports``.
+        minority_min_outlets: minority reports only when the story has this many outlets.
+        max_unique_per_outlet: most ``unique_by_outlet`` items per outlet.
+    """
+
+    max_sections: int = 5
+    min_sections: int = 3
+    max_sentences: int = 14
+    target_words: int = 330
+    overview_sentences: int = 3
+    max_section_sentences: int = 4
+    min_sentence_words: int = 6
+    max_sentence_words: int = 55
+    mmr_lambda: float = 0.7
+    redundancy_threshold: float = 0.5
+    centroid_terms: int = 100
+    position_weight: float = 0.35
+    support_weight: float = 0.3
+    recency_weight: float = 0.1
+    quote_penalty: float = 0.3
+    cite_similarity: float = 0.5
+    claim_similarity: float = 0.35
+    supersede_similarity: float = 0.3
+    new_similarity: float = 0.5
+    heading_max_words: int = 8
+    max_whats_new: int = 5
+    max_minority_reports: int = 3
+    minority_min_outlets: int = 3
+    max_unique_per_outlet: int = 2
+
+
+_MARKER = re.compile(r"\s*\[\d+\]")
+_TITLE_SUFFIX = re.compile(r"\s+[|–—-]\s+[^|–—-]{2,60}$")
+_TITLE_PREFIX = re.compile(
+    r"^(?:UPDATE\s*\d*|UPDATED|BREAKING|WATCH|VIDEO|LIVE|EXCLUSIVE|ANALYSIS|OPINION)\s*[:|-]\s*",
+    re.IGNORECASE,
+)
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: plural, -ing, -ed, -ly folded so "talks" meets "talk".
+
+    Hand-written because no stemmer is among the runtime dependencies and matching sentences
+    across articles only needs the commonest inflections folded.
+    """
+    if len(word) <= 3 or word.isdigit():
+        return word
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("edly", ""), ("ed", ""), ("es", ""),
+                         ("ly", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith("ss"):
+                return word
+            if suffix == "es" and not word.endswith(("shes", "ches", "xes", "sses", "zes")):
+                continue
+            return word[: len(word) - len(suffix)] + keep
+    return word
+
+
+def terms_of(text: str) -> list[str]:
+    """Stemmed content-word terms of a text."""
+    return [stem(w) for w in words(text) if len(w) > 1 and w not in STOPWORDS]
+
+
+def strip_markers(text: str) -> str:
+    """A section text without its [n] citation markers."""
+    return _MARKER.sub("", text).strip()
+
+
+def clean_title(title: str, outlet: str = "") -> str:
+    """A headline without "| Outlet" suffixes or "UPDATE:" style prefixes."""
+    t = " ".join(title.split())
+    t = _TITLE_PREFIX.sub("", t)
+    for _ in range(2):
+        m = _TITLE_SUFFIX.search(t)
+        if not m:
+            break
+        suffix = m.group(0).strip(" |–—-").lower()
+        head = t[: m.start()]
+        short = len(suffix.split()) <= 4
+        outletish = outlet and (suffix in outlet.lower() or outlet.lower() in suffix)
+        keep = 2 if outletish or "|" in m.group(0) else 3
+        if (outletish or (short and "|" in m.group(0))) and len(head.split()) >= keep:
+            t = head
+        else:
+            break
+    return t.strip()
+
+
+@dataclass(slots=True)
+class _Sentence:
+    idx: int
+    doc: int  # index into the story's source documents
+    pos: int  # index among the article's clean sentences
+    text: str
+    n_words: int
+    future: bool
+    quote: bool
+
+
+@dataclass(slots=True)
+class _Doc:
+    article: Article
+    copies: list[Article]  # syndicated / light-edit copies, cited as this article
+    order: int  # arrival order among members
+
+
+def summarize_story(
+    story_id: str,
+    members: Sequence[tuple[Article, DedupVerdict]],
+    *,
+    version: int,
+    previous: StoryUpdate | None,
+    related: Sequence[RelatedStory] = (),
+    now: float,
+    config: SummaryConfig | None = None,
+) -> StoryUpdate:
+    """Summarize a story's current articles into a StoryUpdate.
+
+    Args:
+        story_id: the story's stable id.
+        members: the story's articles in arrival order, revisions applied and resends removed;
+            copies carry ``verdict.duplicate_of`` and are counted and listed but not summarized.
+        version: the version number of this update.
+        previous: the last published update of the story, if any (drives ``whats_new``).
+        related: related stories, passed through.
+        now: the update time (event time of the refresh).
+        config: tuning; defaults to ``SummaryConfig()``.
+
+    Raises:
+        BadInput: when the story has no articles.
+    """
+    cfg = config or SummaryConfig()
+    if not members:
+        raise BadInput(f"story {story_id} has no articles")
+    docs, copy_of = _documents(members)
+    sents = _sentences(docs, cfg)
+    model = _Model(docs, sents, cfg)
+    ranking = model.rank()
+    chosen = model.select(ranking)
+    groups = model.sections(chosen)
+
+    cite = _Citations(docs)
+    sections: list[Section] = []
+    for group in groups:
+        parts, cited = [], set()
+        for s in group:
+            ns = cite.numbers(model.supporters(s, cfg.cite_similarity))
+            cited.update(ns)
+            parts.append(_with_markers(sents[s].text, ns))
+        sections.append(
+            Section(
+                heading=model.heading(group, groups, cfg.heading_max_words),
+                text=" ".join(parts),
+                citations=sorted(cited),
+            )
+        )
+
+    in_sections = {s for g in groups for s in g}
+    whats_new = _whats_new(model, cite, ranking, in_sections, previous, cfg)
+    minority = _minority(model, cite, ranking, in_sections, docs, cfg)
+    unique = _unique(model, cite, ranking, docs, cfg)
+
+    outlets: list[str] = []
+    for article, _ in members:
+        if article.outlet not in outlets:
+            outlets.append(article.outlet)
+    n = len(members)
+    return StoryUpdate(
+        story_id=story_id,
+        version=version,
+        updated_at=now,
+        first_seen=min(a.published for a, _ in members),
+        headline=model.headline(),
+        status_line=f"Updated ({n} {'article' if n == 1 else 'articles'})",
+        article_count=n,
+        outlets=outlets,
+        sections=sections,
+        sources=cite.sources(),
+        whats_new=whats_new,
+        minority_reports=minority,
+        unique_by_outlet=unique,
+        related_stories=list(related),
+        articles=[
+            StoryArticle(
+                article_id=a.id,
+                outlet=a.outlet,
+                title=a.title,
+                url=a.url,
+                published=a.published,
+                duplicate_of=copy_of.get(a.id),
+            )
+            for a, _ in members
+        ],
+    )
+
+
+def _documents(
+    members: Sequence[tuple[Article, DedupVerdict]],
+) -> tuple[list[_Doc], dict[str, str]]:
+    """Source documents (originals with their copies) and each copy's original id."""
+    ids = {a.id for a, _ in members}
+    raw = {a.id: v.duplicate_of for a, v in members if v.duplicate_of and v.duplicate_of != a.id}
+    copy_of: dict[str, str] = {}
+    for aid, target in raw.items():
+        seen = {aid}
+        while target in raw and target not in seen:  # follow chains to the first original
+            seen.add(target)
+            target = raw[target]
+        copy_of[aid] = target
+    docs: list[_Doc] = []
+    by_id: dict[str, _Doc] = {}
+    for order, (article, _) in enumerate(members):
+        target = copy_of.get(article.id)
+        if target is not None and target in ids and target not in copy_of:
+            continue
+        doc = _Doc(article=article, copies=[], order=order)
+        docs.append(doc)
+        by_id[article.id] = doc
+    for article, _ in members:
+        target = copy_of.get(article.id)
+        if target in by_id and article.id not in by_id:
+            by_id[target].copies.append(article)
+    return docs, copy_of
+
+
+def _sentences(docs: Sequence[_Doc], cfg: SummaryConfig) -> list[_Sentence]:
+    out: list[_Sentence] = []
+    for d, doc in enumerate(docs):
+        art = doc.article
+        skip = {art.title.strip(), (art.subtitle or "").strip(), *art.captions}
+        captions = frozenset(c.strip() for c in art.captions)
+        seen: set[str] = set()
+        pos = 0
+        for para in art.text.split("\n"):
+            para = para.strip()
+            if not para or para in skip:
+                continue
+            for raw in split_sentences(para):
+                text = clean_sentence(
+                    raw,
+                    min_words=cfg.min_sentence_words,
+                    max_words=cfg.max_sentence_words,
+                    captions=captions,
+                )
+                if text is None or text in seen:
+                    continue
+                seen.add(text)
+                out.append(
+                    _Sentence(
+                        idx=len(out),
+                        doc=d,
+                        pos=pos,
+                        text=text,
+                        n_words=len(text.split()),
+                        future=is_future(text),
+                        quote=is_quote(text),
+                    )
+                )
+                pos += 1
+    return out
+
+
+class _Model:
+    """TF-IDF sentence vectors of one story with the scores the selection needs."""
+
+    def __init__(self, docs: Sequence[_Doc], sents: Sequence[_Sentence], cfg: SummaryConfig):
+        self.docs = docs
+        self.sents = sents
+        self.cfg = cfg
+        self.vocab: dict[str, int] = {}
+        self.surface: dict[str, Counter[str]] = {}
+        rows, cols, vals = [], [], []
+        self.term_lists: list[list[int]] = []
+        for s in sents:
+            counts = Counter(self._ids(s.text, learn=True))
+            self.term_lists.append(list(counts))
+            for t, c in counts.items():
+                rows.append(s.idx)
+                cols.append(t)
+                vals.append(1.0 + math.log(c))
+        n, v = len(sents), len(self.vocab)
+        tf = sparse.csr_matrix((vals, (rows, cols)), shape=(n, v), dtype=np.float64)
+        sent_df = np.bincount(cols, minlength=v).astype(np.float64) if cols else np.zeros(v)
+        self.idf = np.log((1.0 + n) / (1.0 + sent_df)) + 1.0
+        x = tf.multiply(self.idf[np.newaxis, :]).tocsr() if n else tf
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel()) if n else np.zeros(0)
+        norms[norms == 0] = 1.0
+        self.x = sparse.csr_matrix(x.multiply(1.0 / norms[:, np.newaxis]))
+        self.sim = (self.x @ self.x.T).toarray() if n else np.zeros((0, 0))
+        # Article document frequency of each term: what most of the story's articles mention.
+        doc_terms = [set() for _ in docs]
+        for s, ids in zip(sents, self.term_lists, strict=True):
+            doc_terms[s.doc].update(ids)
+        self.doc_df = np.zeros(v)
+        for ts in doc_terms:
+            for t in ts:
+                self.doc_df[t] += 1
+        self.doc_of = np.array([s.doc for s in sents], dtype=np.int64)
+
+    def _ids(self, text: str, *, learn: bool) -> list[int]:
+        out = []
+        for w in words(text):
+            if len(w) <= 1 or w in STOPWORDS:
+                continue
+            t = stem(w)
+            i = self.vocab.get(t)
+            if i is None:
+                if not learn:
+                    continue
+                i = self.vocab[t] = len(self.vocab)
+            out.append(i)
+        return out
+
+    def vectorize(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """Unit TF-IDF vectors of outside texts in this story's term space."""
+        rows, cols, vals = [], [], []
+        for r, text in enumerate(texts):
+            for t, c in Counter(self._ids(text, learn=False)).items():
+                rows.append(r)
+                cols.append(t)
+                vals.append((1.0 + math.log(c)) * self.idf[t])
+        m = sparse.csr_matrix((vals, (rows, cols)), shape=(len(texts), len(self.vocab)))
+        norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sparse.csr_matrix(m.multiply(1.0 / norms[:, np.newaxis]))
+
+    # -- relevance -------------------------------------------------------------------------
+
+    def centroid(self) -> np.ndarray:
+        """Story centroid: terms weighted by how many articles use them, times their idf."""
+        n_docs = max(len(self.docs), 1)
+        weight = (self.doc_df / n_docs) * self.idf
+        # Terms used in a single article of a multi-article story matter less.
+        if n_docs > 2:
+            weight = weight * np.where(self.doc_df >= 2, 1.0, 0.5)
+        tf_total = np.asarray(self.x.sum(axis=0)).ravel() if len(self.sents) else weight
+        weight = weight * np.log1p(tf_total)
+        if len(weight) > self.cfg.centroid_terms:
+            cut = np.sort(weight)[-self.cfg.centroid_terms]
+            weight = np.where(weight >= cut, weight, 0.0)
+        norm = np.linalg.norm(weight)
+        return weight / norm if norm else weight
+
+    def rank(self) -> list[int]:
+        """Sentence indices, best first, with the scores kept in ``self.score``."""
+        n = len(self.sents)
+        if n == 0:
+            self.score = np.zeros(0)
+            return []
+        cfg = self.cfg
+        rel = self.x @ self.centroid()
+        top = rel.max() or 1.0
+        rel = rel / top
+        pos = np.array([s.pos for s in self.sents], dtype=np.float64)
+        length = np.array([s.n_words for s in self.sents], dtype=np.float64)
+        n_docs = len(self.docs)
+        # Support: how many other articles have a sentence on the same thing.
+        close = self.sim >= cfg.claim_similarity
+        support = np.zeros(n)
+        if n_docs > 1:
+            hits = np.zeros((n, n_docs), dtype=bool)
+            for d in range(n_docs):
+                hits[:, d] = close[:, self.doc_of == d].any(axis=1)
+            support = (hits.sum(axis=1) - 1) / (n_docs - 1)
+        order = sorted(range(n_docs), key=lambda d: (self.docs[d].article.published, d))
+        recency_of_doc = np.zeros(n_docs)
+        for r, d in enumerate(order):
+            recency_of_doc[d] = r / (n_docs - 1) if n_docs > 1 else 1.0
+        recency = recency_of_doc[self.doc_of]
+        score = (
+            rel * np.minimum(1.0, length / 15.0)
+            + cfg.position_weight / np.sqrt(1.0 + pos)
+            + cfg.support_weight * support
+            + cfg.recency_weight * recency
+            - cfg.quote_penalty * np.array([s.quote for s in self.sents], dtype=np.float64)
+        )
+        superseded = self._superseded()
+        score[superseded] -= 10.0
+        self.score = score
+        self.superseded = superseded
+        return sorted(range(n), key=lambda i: (-score[i], i))
+
+    def _superseded(self) -> np.ndarray:
+        """Future-tense sentences a newer article has overtaken with a non-future one."""
+        n = len(self.sents)
+        out = np.zeros(n, dtype=bool)
+        published = np.array([self.docs[s.doc].article.published for s in self.sents])
+        later_done = np.array([not s.future for s in self.sents])
+        for s in self.sents:
+            if not s.future:
+                continue
+            newer = (published > published[s.idx]) & later_done
+            if newer.any() and (self.sim[s.idx, newer] >= self.cfg.supersede_similarity).any():
+                out[s.idx] = True
+        return out
+
+    # -- selection ---------------------------------------------------------------------------
+
+    def select(self, ranking: Sequence[int]) -> list[int]:
+        """Maximal marginal relevance over the ranked sentences, until the word budget."""
+        cfg = self.cfg
+        if not ranking:
+            return []
+        score = self.score
+        lo, hi = float(score.min()), float(score.max())
+        norm = (score - lo) / (hi - lo) if hi > lo else np.ones_like(score)
+        chosen: list[int] = []
+        words_used = 0
+        candidates = [i for i in ranking if not self.superseded[i]]
+        max_sim = np.zeros(len(self.sents))
+        while candidates and len(chosen) < cfg.max_sentences and words_used < cfg.target_words:
+            best, best_val = -1, -math.inf
+            for i in candidates:
+                if max_sim[i] >= cfg.redundancy_threshold:
+                    continue
+                val = cfg.mmr_lambda * norm[i] - (1 - cfg.mmr_lambda) * max_sim[i]
+                if val > best_val:
+                    best, best_val = i, val
+            if best < 0:
+                break
+            chosen.append(best)
+            words_used += self.sents[best].n_words
+            candidates.remove(best)
+            max_sim = np.maximum(max_sim, self.sim[best])
+        return chosen
+
+    def sections(self, chosen: Sequence[int]) -> list[list[int]]:
+        """Group the chosen sentences: an overview of the top ones, then sub-topics."""
+        cfg = self.cfg
+        if not chosen:
+            return []
+        lead = list(chosen[: cfg.overview_sentences])
+        rest = list(chosen[cfg.overview_sentences:])
+        if not rest:
+            return [lead]
+        want = max(cfg.min_sections - 1, math.ceil(len(rest) / cfg.max_section_sentences))
+        k = max(1, min(cfg.max_sections - 1, want, len(rest)))
+        groups = self._cluster(rest, k)
+        groups.sort(key=lambda g: min(chosen.index(i) for i in g))
+        for g in groups:
+            g.sort(key=chosen.index)
+        return [lead, *groups]
+
+    def _cluster(self, items: list[int], k: int) -> list[list[int]]:
+        """Average-linkage agglomerative grouping on context-smoothed sentence vectors.
+
+        Hand-written: at most a dozen items, and the size cap per group needs a custom merge rule.
+        """
+        cap = self.cfg.max_section_sentences
+        # Smooth each sentence with its closest neighbours in the whole story, so two
+        # sentences on one sub-topic meet even when they share few words.
+        sims = self.sim[items]
+        vecs = []
+        for r, i in enumerate(items):
+            nbr = np.argsort(-sims[r], kind="stable")[:6]
+            weights = np.clip(sims[r, nbr], 0.0, None)
+            v = self.x[i].toarray().ravel() + 0.5 * (weights @ self.x[nbr].toarray())
+            norm = np.linalg.norm(v)
+            vecs.append(v / norm if norm else v)
+        m = np.array(vecs)
+        pair = m @ m.T
+        groups = [[r] for r in range(len(items))]
+        while len(groups) > k:
+            best, best_val = None, -math.inf
+            for a in range(len(groups)):
+                for b in range(a + 1, len(groups)):
+                    if len(groups[a]) + len(groups[b]) > cap:
+                        continue
+                    val = float(pair[np.ix_(groups[a], groups[b])].mean())
+                    if val > best_val:
+                        best, best_val = (a, b), val
+            if best is None:
+                if cap >= len(items):
+                    break
+                cap = len(items)  # the size cap cannot hold with this few groups: lift it
+                continue
+            a, b = best
+            groups[a] = groups[a] + groups[b]
+            del groups[b]
+        return [[items[r] for r in g] for g in groups]
+
+    # -- support and wording -----------------------------------------------------------------
+
+    def supporters(self, s: int, threshold: float) -> list[int]:
+        """Documents reporting sentence ``s``: its own first, then others by arrival."""
+        own = self.sents[s].doc
+        others = {int(d) for d in self.doc_of[self.sim[s] >= threshold]} - {own}
+        return [own, *sorted(others)]
+
+    def outlets_carrying(self, s: int) -> set[str]:
+        out: set[str] = set()
+        for d in self.supporters(s, self.cfg.claim_similarity):
+            out.add(self.docs[d].article.outlet)
+            out.update(c.outlet for c in self.docs[d].copies)
+        return out
+
+    def headline(self) -> str:
+        """The cleaned title closest to the story centroid, newer titles preferred on ties."""
+        docs = self.docs
+        titles = [clean_title(d.article.title, d.article.outlet) for d in docs]
+        if not any(titles):
+            return self.sents[self.rank()[0]].text if self.sents else ""
+        if len(self.vocab) == 0:
+            return next(t for t in titles if t)
+        vec = self.vectorize(titles)
+        rel = vec @ self.centroid()
+        n = len(docs)
+        order = sorted(range(n), key=lambda d: (docs[d].article.published, d))
+        recency = {d: r / max(n - 1, 1) for r, d in enumerate(order)}
+        best = max(
+            (d for d in range(n) if titles[d]),
+            key=lambda d: (rel[d] + 0.05 * recency[d], -d),
+        )
+        return titles[best]
+
+    def heading(self, group: Sequence[int], groups: Sequence[Sequence[int]], max_words: int) -> str:
+        """A short heading from the section's most distinctive key phrases."""
+        phrases: Counter[tuple[str, ...]] = Counter()
+        surface: dict[tuple[str, ...], Counter[str]] = {}
+        for s in group:
+            for ph in _phrases(self.sents[s].text):
+                key = tuple(stem(w.lower()) for w in ph)
+                phrases[key] += 1
+                surface.setdefault(key, Counter())[" ".join(ph)] += 1
+        if not phrases:
+            return _trim(self.sents[group[0]].text, max_words)
+        others = [self.sents[s].text.lower() for g in groups if g is not group for s in g]
+        other_terms = [set(terms_of(t)) for t in others]
+        scored = []
+        for key, count in phrases.items():
+            idf = np.mean([self.idf[self.vocab[t]] if t in self.vocab else 1.0 for t in key])
+            spread = sum(1 for ts in other_terms if set(key) <= ts)
+            distinct = 1.0 / (1.0 + spread)
+            bonus = 1.0 + 0.4 * (len(key) - 1)
+            scored.append((count * idf * distinct * bonus, key))
+        scored.sort(key=lambda p: (-p[0], p[1]))
+        picked: list[tuple[str, ...]] = []
+        used_words = 0
+        for _, key in scored:
+            if any(set(key) & set(p) for p in picked):
+                continue
+            n_words = len(key)
+            if used_words + n_words > max_words - (1 if picked else 0):
+                continue
+            picked.append(key)
+            used_words += n_words
+            if len(picked) == 3:
+                break
+        texts = [surface[k].most_common(1)[0][0] for k in picked]
+        head = texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
+        return head[:1].upper() + head[1:]
+
+
+_PHRASE_WORD = re.compile(r"[A-Za-z][\w’'-]*|\d[\d,.]*")
+
+
+def _phrases(text: str, longest: int = 4) -> list[list[str]]:
+    """Runs of content words (up to ``longest``), the candidate key phrases of a text."""
+    out: list[list[str]] = []
+    run: list[str] = []
+    for token in re.findall(r"[A-Za-z][\w’'-]*|\d[\d,.]*\d|\d|[^\w\s]", text):
+        low = token.lower()
+        if _PHRASE_WORD.fullmatch(token) and low not in STOPWORDS and len(low) > 1:
+            run.append(token.strip("’'"))
+            continue
+        out.extend(_subruns(run, longest))
+        run = []
+    out.extend(_subruns(run, longest))
+    return out
+
+
+def _subruns(run: list[str], longest: int) -> list[list[str]]:
+    if not run:
+        return []
+    if len(run) <= longest:
+        return [run]
+    return [run[i : i + longest] for i in range(0, len(run) - longest + 1)]
+
+
+def _trim(text: str, max_words: int) -> str:
+    ws = text.rstrip(".!?").split()
+    return " ".join(ws[:max_words])
+
+
+def _with_markers(text: str, numbers: Sequence[int]) -> str:
+    marks = "".join(f"[{n}]" for n in numbers)
+    if text.endswith(".") and not text.endswith(".."):
+        return f"{text[:-1]} {marks}."
+    return f"{text} {marks}"
+
+
+class _Citations:
+    """Numbers sources in order of first citation; copies are cited as their original."""
+
+    def __init__(self, docs: Sequence[_Doc]):
+        self.docs = docs
+        self.number: dict[int, int] = {}
+
+    def numbers(self, doc_indices: Sequence[int]) -> list[int]:
+        for d in doc_indices:
+            if d not in self.number:
+                self.number[d] = len(self.number) + 1
+        return sorted(self.number[d] for d in doc_indices)
+
+    def sources(self) -> list[Source]:
+        out = []
+        for d, n in sorted(self.number.items(), key=lambda p: p[1]):
+            a = self.docs[d].article
+            out.append(
+                Source(
+                    n=n,
+                    article_id=a.id,
+                    outlet=a.outlet,
+                    title=clean_title(a.title, a.outlet),
+                    url=a.url,
+                )
+            )
+        return out
+
+
+def _previous_sentences(previous: StoryUpdate) -> list[str]:
+    out = []
+    for sec in previous.sections:
+        out.extend(split_sentences(strip_markers(sec.text)))
+    out.extend(item.text for item in previous.whats_new)
+    return out
+
+
+def _whats_new(
+    model: _Model,
+    cite: _Citations,
+    ranking: Sequence[int],
+    in_sections: set[int],
+    previous: StoryUpdate | None,
+    cfg: SummaryConfig,
+) -> list[CitedText]:
+    """Sentences, best first, that no sentence of the previous version already said."""
+    if previous is None or not model.sents:
+        return []
+    before = _previous_sentences(previous)
+    known_articles = {a.article_id for a in previous.articles}
+    old = model.vectorize(before) if before else None
+    candidates = [s for s in ranking if s in in_sections]
+    fresh_docs = {
+        d for d, doc in enumerate(model.docs) if doc.article.id not in known_articles
+    }
+    candidates += [
+        s for s in ranking if s not in in_sections and model.sents[s].doc in fresh_docs
+    ]
+    out: list[CitedText] = []
+    taken: list[int] = []
+    for s in candidates:
+        if model.superseded[s]:
+            continue
+        if old is not None:
+            closest = (old @ model.x[s].T).toarray().max()
+            if closest >= cfg.new_similarity:
+                continue
+        if any(model.sim[s, t] >= cfg.redundancy_threshold for t in taken):
+            continue
+        taken.append(s)
+        out.append(CitedText(text=model.sents[s].text,
+                             citations=cite.numbers(model.supporters(s, cfg.cite_similarity))))
+        if len(out) >= cfg.max_whats_new:
+            break
+    return out
+
+
+def _minority(
+    model: _Model,
+    cite: _Citations,
+    ranking: Sequence[int],
+    in_sections: set[int],
+    docs: Sequence[_Doc],
+    cfg: SummaryConfig,
+) -> list[CitedText]:
+    """Claims only one or two outlets carry in a story most outlets cover."""
+    outlets = {d.article.outlet for d in docs} | {c.outlet for d in docs for c in d.copies}
+    if len(outlets) < cfg.minority_min_outlets or not model.sents:
+        return []
+    limit = 1 if len(outlets) < 5 else 2
+    out: list[CitedText] = []
+    taken: list[int] = []
+    for s in ranking[: max(40, len(ranking) // 3)]:
+        if s in in_sections or model.superseded[s] or model.sents[s].quote:
+            continue
+        carrying = model.outlets_carrying(s)
+        if len(carrying) > limit or not _claimlike(model.sents[s].text):
+            continue
+        if any(model.sim[s, t] >= cfg.claim_similarity for t in taken):
+            continue
+        taken.append(s)
+        supporters = model.supporters(s, cfg.claim_similarity)
+        out.append(
+            CitedText(
+                text=model.sents[s].text,
+                citations=cite.numbers(supporters),
+                outlets=sorted(carrying),
+            )
+        )
+        if len(out) >= cfg.max_minority_reports:
+            break
+    return out
+
+
+def _claimlike(text: str) -> bool:
+    """A specific statement: it has a figure or a name beyond its first word."""
+    tail = text.split()[1:]
+    return any(any(ch.isdigit() for ch in w) or w[:1].isupper() for w in tail)
+
+
+def _unique(
+    model: _Model,
+    cite: _Citations,
+    ranking: Sequence[int],
+    docs: Sequence[_Doc],
+    cfg: SummaryConfig,
+) -> list[OutletCoverage]:
+    """Per outlet, the best sentences no other outlet carries."""
+    outlets = []
+    for d in docs:
+        if d.article.outlet not in outlets:
+            outlets.append(d.article.outlet)
+    if len(outlets) < 2 or not model.sents:
+        return []
+    items: dict[str, list[int]] = {o: [] for o in outlets}
+    for s in ranking:
+        if model.superseded[s] or model.sents[s].quote:
+            continue
+        outlet = docs[model.sents[s].doc].article.outlet
+        bucket = items[outlet]
+        if len(bucket) >= cfg.max_unique_per_outlet:
+            continue
+        if model.outlets_carrying(s) != {outlet}:
+            continue
+        if any(model.sim[s, t] >= cfg.claim_similarity for t in bucket):
+            continue
+        bucket.append(s)
+    out = []
+    for outlet in outlets:
+        if not items[outlet]:
+            continue
+        out.append(
+            OutletCoverage(
+                outlet=outlet,
+                items=[
+                    CitedText(
+                        text=model.sents[s].text,
+                        citations=cite.numbers([model.sents[s].doc]),
+                        outlets=[outlet],
+                    )
+                    for s in items[outlet]
+                ],
+            )
+        )
+    return out

@@ -1,0 +1,103 @@
+"""Sentence hygiene for summaries: datelines off; captions, bylines, spam, fragments out."""
+
+from __future__ import annotations
+
+import re
+
+_DATELINE = re.compile(
+    r"^(?:[A-Z][A-Z.'’-]+(?:[ ,]+[A-Z][A-Za-z.'’-]+){0,3},?"  # NARA / SEOUL, South Korea
+    r"(?:\s*,?\s*[A-Z][a-z]{2,8}\.? \d{1,2})?"  # , Jan. 13
+    r"(?:\s*\([A-Za-z .&-]{2,30}\))?"  # (Reuters)
+    r"|\([A-Za-z .&-]{2,30}\))"  # (AP)
+    r"\s*(?:[-—–:]{1,2}|\?)\s+"
+)
+_MOJIBAKE = re.compile(
+    r"â€|Ã[\x80-\xbf¡-ÿ]|Â[\xa0-\xbf]|[¡-¿À-ÿ]{3,}|[\u0080-\u009f]|\ufffd|¡[°¯±]"
+)
+_FOREIGN_SCRIPT = re.compile(r"[\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0e00-\u0e7f"
+                             r"\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u9fff\uac00-\ud7af]")
+_CAPTION = re.compile(
+    r"(?:\((?:[^()]*(?:Yonhap|Reuters|AFP|AP|EPA|Xinhua|Kyodo|Getty|Photo|photo|Pool|Images|"
+    r"file|File|courtesy|Courtesy)[^()]*)\)\s*$)"
+    r"|^(?:Photo|Image|Picture|Credit|File photo|Caption|Pictured|Above|Below)\b\s*[:|(-]"
+    r"|(?:AP Photo|Getty Images|Photo by|Photograph:|/ AFP|/AFP|Image source)"
+)
+_BYLINE = re.compile(
+    r"^(?:By|BY|Author|Authors|Written by|Reporting by|Editing by|Additional reporting|"
+    r"Contact|Reported by)\b[\s:]"
+)
+_FURNITURE = re.compile(
+    r"leave a reply|related:|read more|read also|subscribe|sign up|click here|"
+    r"all rights reserved|copyright|©|follow us|share this|advertisement|newsletter|"
+    r"cookie|posted on|last updated|updated:|download the app|terms of use|"
+    r"privacy policy|comments?\s*\(\d+\)|^\s*watch:|^\s*video:|^\s*listen:|https?://|www\.|"
+    r"@\w|\bemail\b|\bwhatsapp\b|\btelegram channel\b",
+    re.IGNORECASE,
+)
+_ID_TOKEN = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{12,}\b|\b[A-Z]{20,}\b")
+_LOST_DASH = re.compile(r"\w \? \w")
+_ENDS = re.compile(r"[.!?…][\"”’'\)\]]*$")
+_STARTS = re.compile(r"^[\"“‘'(\[]?[A-Z0-9]")
+_QUOTE_OPEN = re.compile(r"^[\"“‘']")
+_FUTURE = re.compile(
+    r"\b(?:will|shall|is (?:expected|set|scheduled|due|slated|poised) to|"
+    r"are (?:expected|set|scheduled|due|slated|poised) to|plans? to|planning to|"
+    r"intends? to|to be held|upcoming|ahead of (?:the|their|his|her) (?:summit|meeting|talks|"
+    r"visit|vote|trial|hearing))\b",
+    re.IGNORECASE,
+)
+_WS = re.compile(r"\s+")
+
+
+def strip_dateline(sentence: str) -> str:
+    """Drop a leading news dateline ("SEOUL, Jan. 13 (Yonhap) --", "NARA —")."""
+    match = _DATELINE.match(sentence)
+    if match and match.end() < len(sentence):
+        rest = sentence[match.end():]
+        if rest[:1].isupper() or rest[:1] in "\"“‘":
+            return rest
+    return sentence
+
+
+def clean_sentence(
+    sentence: str,
+    *,
+    min_words: int = 6,
+    max_words: int = 55,
+    captions: frozenset[str] = frozenset(),
+) -> str | None:
+    """Return the sentence ready for a summary, or None when it is not summary material.
+
+    Rejected: mojibake or foreign-script spam, captions, bylines, page furniture, ids, URLs,
+    fragments (no capital start or terminal punctuation, too short), run-ons and broken quotes.
+    """
+    text = _WS.sub(" ", sentence).strip()
+    if not text or text in captions:
+        return None
+    text = strip_dateline(text)
+    n_words = len(text.split())
+    if n_words < min_words or n_words > max_words:
+        return None
+    if _MOJIBAKE.search(text) or _FOREIGN_SCRIPT.search(text) or _LOST_DASH.search(text):
+        return None
+    if _CAPTION.search(text) or _BYLINE.match(text) or _FURNITURE.search(text):
+        return None
+    if _ID_TOKEN.search(text):
+        return None
+    if not _ENDS.search(text) or not _STARTS.match(text):
+        return None
+    if text.count('"') % 2 or text.count("“") != text.count("”"):
+        return None
+    if text.count("(") != text.count(")"):
+        return None
+    return text
+
+
+def is_quote(sentence: str) -> bool:
+    """True for a sentence that opens with a direct quotation."""
+    return bool(_QUOTE_OPEN.match(sentence))
+
+
+def is_future(sentence: str) -> bool:
+    """True for a sentence about something still to happen ("will", "is expected to")."""
+    return bool(_FUTURE.search(sentence))

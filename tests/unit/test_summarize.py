@@ -1,0 +1,267 @@
+"""Tests of the summary refresh stage on a story written for the tests."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from pipeline.errors import BadInput
+from pipeline.summarize import (
+    SummaryConfig,
+    clean_title,
+    strip_markers,
+    summarize_story,
+    terms_of,
+)
+from pipeline.text import split_sentences
+from schemas.records import Article, DedupVerdict, RelatedStory, StoryUpdate
+
+DAY = 86400.0
+T0 = 1_700_000_000.0
+
+# A made-up story: a dam on the Tessel river near the town of Brackwater.
+STORY = [
+    ("a1", "Valley Post", "Engineers warn Brackwater dam may fail | Valley Post", 0,
+     "By Jane Roe, Staff Writer\n"
+     "Engineers warned on Monday that the Brackwater dam on the Tessel river could fail "
+     "within days after heavy rain raised the reservoir to a record level.\n"
+     "The regional water authority will open the emergency spillway on Tuesday to lower "
+     "the reservoir, officials said.\n"
+     "About 4,000 residents of Brackwater were told to prepare for a possible evacuation.\n"
+     "Workers inspect the cracked wall of the dam on Monday. (Valley Photo)"),
+    ("a2", "Tessel Times", "Brackwater dam: residents told to prepare to leave - Tessel Times", 1,
+     "Engineers warned that the Brackwater dam on the Tessel river could fail within days "
+     "after heavy rain raised the reservoir to a record level.\n"
+     "Mayor Ellen Voss opened three shelters in the school gymnasiums of the town.\n"
+     "The dam was built in 1962 and last inspected four years ago, according to records."),
+    ("a3", "River Herald", "Tessel reservoir hits record as rain continues", 2,
+     "Heavy rain raised the Tessel reservoir behind the Brackwater dam to a record level on "
+     "Monday.\n"
+     "Forecasters expect another 80 millimetres of rain in the catchment before Thursday.\n"
+     "Farmers downstream moved cattle to higher ground as the river rose.\n"
+     "Leave a Reply"),
+    ("a4", "Valley Post", "Spillway opened at Brackwater dam as crews race to ease pressure", 3,
+     "BRACKWATER — The regional water authority opened the emergency spillway of the "
+     "Brackwater dam on Tuesday, lowering the reservoir by half a metre in six hours.\n"
+     "Mayor Ellen Voss ordered the evacuation of about 4,000 residents living below the dam.\n"
+     "Buses took residents to three shelters in the school gymnasiums of the town."),
+    ("a5", "Coast Daily", "Thousands evacuated below Brackwater dam | Coast Daily", 4,
+     "About 4,000 residents living below the Brackwater dam were evacuated on Tuesday on the "
+     "orders of Mayor Ellen Voss.\n"
+     "The regional water authority opened the emergency spillway of the Brackwater dam on "
+     "Tuesday to ease pressure on the cracked wall.\n"
+     "Police closed the Tessel road bridge to all traffic until further notice."),
+    ("a6", "Metro Wire", "Thousands evacuated below Brackwater dam", 5,
+     "About 4,000 residents living below the Brackwater dam were evacuated on Tuesday on the "
+     "orders of Mayor Ellen Voss.\n"
+     "The regional water authority opened the emergency spillway of the Brackwater dam on "
+     "Tuesday to ease pressure on the cracked wall.\n"
+     "Police closed the Tessel road bridge to all traffic until further notice."),
+    ("a7", "Farm Weekly", "Brackwater flood threat hits dairy farms", 6,
+     "Dairy farmers downstream of the Brackwater dam lost access to their milk collection "
+     "route when police closed the Tessel road bridge.\n"
+     "The farmers union estimated losses of 300,000 euros a day from spoiled milk.\n"
+     "The union asked the regional government for emergency compensation."),
+    ("a8", "River Herald", "Brackwater dam holds as water level falls", 7,
+     "The Brackwater dam held overnight as the reservoir fell by two metres, engineers said "
+     "on Wednesday.\n"
+     "Engineers said the cracked wall of the dam would need months of repairs.\n"
+     "Residents may return home on Friday if the level keeps falling, Mayor Ellen Voss said."),
+    ("a9", "Tessel Times", "Brackwater residents eye return as dam holds", 8,
+     "The Brackwater dam held overnight while the reservoir fell by two metres, engineers said "
+     "on Wednesday.\n"
+     "Mayor Ellen Voss said residents may return home on Friday if the level keeps falling.\n"
+     "An independent panel will review why the 1962 dam was not inspected for four years."),
+]
+
+
+def article(aid, outlet, title, hours, text) -> Article:
+    return Article(
+        id=aid, url=f"https://example.org/{aid}", outlet=outlet, title=title, text=text,
+        lang="en", published=T0 + hours * 3600.0,
+    )
+
+
+def members(rows=STORY, copies=(("a6", "a5"),)):
+    dup = dict(copies)
+    out = []
+    for row in rows:
+        a = article(*row)
+        kind = "syndicated" if a.id in dup else "original"
+        out.append((a, DedupVerdict(article_id=a.id, kind=kind, duplicate_of=dup.get(a.id))))
+    return out
+
+
+def run(ms=None, **kw) -> StoryUpdate:
+    kw.setdefault("version", 1)
+    kw.setdefault("previous", None)
+    kw.setdefault("now", T0 + DAY)
+    return summarize_story("story-1", ms if ms is not None else members(), **kw)
+
+
+def sentences_of(section_text: str) -> list[tuple[str, list[int]]]:
+    """Split a section into (sentence without markers, its citation numbers)."""
+    out = []
+    for piece in re.split(r"(?<=[.!?\]])\s+(?=[A-Z\"“])", section_text):
+        nums = [int(n) for n in re.findall(r"\[(\d+)\]", piece)]
+        out.append((strip_markers(piece).replace(" .", "."), nums))
+    return out
+
+
+def near_verbatim(sentence: str, article_text: str) -> bool:
+    target = set(terms_of(sentence))
+    for para in article_text.split("\n"):
+        for s in split_sentences(para):
+            if sentence in s or s in sentence:
+                return True
+            other = set(terms_of(s))
+            if target and len(target & other) / len(target) >= 0.9:
+                return True
+    return False
+
+
+def test_every_field_of_the_update():
+    ms = members()
+    related = [RelatedStory(story_id="story-2", headline="Tessel floods", article_count=3)]
+    u = run(ms, related=related, version=4)
+    assert u.story_id == "story-1" and u.version == 4
+    assert u.article_count == 9 and u.status_line == "Updated (9 articles)"
+    assert u.first_seen == T0 and u.updated_at == T0 + DAY
+    assert u.outlets == ["Valley Post", "Tessel Times", "River Herald", "Coast Daily",
+                         "Metro Wire", "Farm Weekly"]
+    assert u.related_stories == related
+    assert [a.article_id for a in u.articles] == [r[0] for r in STORY]
+    assert {a.article_id: a.duplicate_of for a in u.articles}["a6"] == "a5"
+    assert all(a.duplicate_of is None for a in u.articles if a.article_id != "a6")
+    assert 3 <= len(u.sections) <= 5
+    assert StoryUpdate.from_json(u.to_json()) == u
+
+
+def test_citations_point_at_listed_sources_and_copies_are_never_cited():
+    u = run()
+    numbers = [s.n for s in u.sources]
+    assert numbers == list(range(1, len(numbers) + 1))
+    listed = set(numbers)
+    assert "a6" not in {s.article_id for s in u.sources}
+    for sec in u.sections:
+        marked = {int(n) for n in re.findall(r"\[(\d+)\]", sec.text)}
+        assert marked == set(sec.citations)
+        assert marked <= listed
+        for sentence, nums in sentences_of(sec.text):
+            assert nums, sentence
+    for item in [*u.whats_new, *u.minority_reports,
+                 *(i for o in u.unique_by_outlet for i in o.items)]:
+        assert item.citations and set(item.citations) <= listed
+
+
+def test_every_section_sentence_appears_in_an_article_it_cites():
+    u = run()
+    by_n = {s.n: s.article_id for s in u.sources}
+    texts = {a.id: a.text for a, _ in members()}
+    checked = 0
+    for sec in u.sections:
+        for sentence, nums in sentences_of(sec.text):
+            assert any(near_verbatim(sentence, texts[by_n[n]]) for n in nums), sentence
+            checked += 1
+    assert checked >= 5
+
+
+def test_a_sentence_many_articles_report_cites_them_all():
+    u = run()
+    by_n = {s.n: s.article_id for s in u.sources}
+    found = False
+    for sec in u.sections:
+        for sentence, nums in sentences_of(sec.text):
+            if "spillway" in sentence and "opened" in sentence:
+                assert {"a4", "a5"} <= {by_n[n] for n in nums}
+                found = True
+    assert found
+
+
+def test_sections_are_clean_and_headed():
+    u = run()
+    body = " ".join(s.text for s in u.sections)
+    for junk in ("By Jane Roe", "(Valley Photo)", "Leave a Reply", "BRACKWATER —"):
+        assert junk not in body
+    headings = [s.heading for s in u.sections]
+    assert len(set(headings)) == len(headings)
+    for h in headings:
+        assert h and not h.lower().startswith("section") and len(h.split()) <= 8
+
+
+def test_superseded_future_sentence_is_dropped():
+    u = run()
+    body = " ".join(s.text for s in u.sections)
+    # a1 announced the spillway would open; a4 and a5 later report it opened.
+    assert "will open the emergency spillway" not in body
+    assert "opened the emergency spillway" in body
+
+
+def test_headline_is_a_cleaned_title():
+    u = run()
+    titles = {clean_title(r[2]) for r in STORY}
+    assert u.headline in titles
+    assert "|" not in u.headline and not u.headline.endswith("Tessel Times")
+    assert clean_title("Dam holds | Valley Post", "Valley Post") == "Dam holds"
+    assert clean_title("Dam holds as river falls - River Herald", "River Herald") == (
+        "Dam holds as river falls")
+
+
+def test_whats_new_lists_only_material_absent_before():
+    early = members(STORY[:3], copies=())
+    v1 = run(early, now=T0 + 3 * 3600)
+    assert v1.whats_new == []
+    v2 = run(members(), previous=v1, version=2)
+    old_body = " ".join(strip_markers(s.text) for s in v1.sections)
+    assert v2.whats_new
+    for item in v2.whats_new:
+        assert item.text not in old_body
+    assert any("evacuat" in i.text or "held overnight" in i.text for i in v2.whats_new)
+    same = run(members(), previous=v2, version=3)
+    assert same.whats_new == []
+
+
+def test_minority_and_unique_coverage():
+    u = run()
+    for item in u.minority_reports:
+        assert 1 <= len(item.outlets) <= 2
+    minority_texts = " ".join(i.text for i in u.minority_reports)
+    assert "Engineers warned" not in minority_texts  # carried by three outlets
+    unique = {o.outlet: [i.text for i in o.items] for o in u.unique_by_outlet}
+    assert any("300,000 euros" in t for t in unique.get("Farm Weekly", []))
+    for o in u.unique_by_outlet:
+        for item in o.items:
+            assert item.outlets == [o.outlet]
+
+
+def test_deterministic():
+    assert run().to_json() == run().to_json()
+
+
+def test_single_article_and_empty_story():
+    one = run(members(STORY[:1], copies=()))
+    assert one.status_line == "Updated (1 article)" and one.article_count == 1
+    assert one.sections and one.minority_reports == [] and one.unique_by_outlet == []
+    with pytest.raises(BadInput):
+        run([])
+
+
+def test_config_limits_sections():
+    u = run(config=SummaryConfig(max_sections=3))
+    assert 1 <= len(u.sections) <= 3
+
+
+def test_thirty_article_refresh_is_fast():
+    rows = []
+    for i in range(30):
+        base = STORY[i % len(STORY)]
+        text = base[4] + f"\nUpdate {i}: crews checked gauge {i} near the Tessel weir at noon."
+        rows.append((f"x{i}", f"Outlet {i % 7}", base[2], i, text))
+    ms = members(rows, copies=())
+    run(ms)
+    start = time.process_time()
+    for _ in range(3):
+        run(ms)
+    assert (time.process_time() - start) / 3 < 0.1
