@@ -12,7 +12,7 @@ import numpy as np
 from scipy import sparse
 
 from pipeline.errors import BadInput
-from pipeline.summary_clean import clean_sentence, is_future, is_quote
+from pipeline.summary_clean import clean_sentence, is_caption_paragraph, is_future, is_quote
 from pipeline.text import STOPWORDS, split_sentences, words
 from schemas.records import (
     Article,
@@ -198,6 +198,8 @@ def summarize_story(
     groups = model.sections(chosen)
 
     cite = _Citations(docs)
+    headline = model.headline()
+    taken = {headline.lower()}
     sections: list[Section] = []
     for group in groups:
         parts, cited = [], set()
@@ -207,7 +209,7 @@ def summarize_story(
             parts.append(_with_markers(sents[s].text, ns))
         sections.append(
             Section(
-                heading=model.heading(group, groups, cfg.heading_max_words),
+                heading=model.heading(group, groups, cfg.heading_max_words, taken),
                 text=" ".join(parts),
                 citations=sorted(cited),
             )
@@ -228,7 +230,7 @@ def summarize_story(
         version=version,
         updated_at=now,
         first_seen=min(a.published for a, _ in members),
-        headline=model.headline(),
+        headline=headline,
         status_line=f"Updated ({n} {'article' if n == 1 else 'articles'})",
         article_count=n,
         outlets=outlets,
@@ -291,7 +293,7 @@ def _sentences(docs: Sequence[_Doc], cfg: SummaryConfig) -> list[_Sentence]:
         pos = 0
         for para in art.text.split("\n"):
             para = para.strip()
-            if not para or para in skip:
+            if not para or para in skip or is_caption_paragraph(para):
                 continue
             for raw in split_sentences(para):
                 text = clean_sentence(
@@ -571,42 +573,104 @@ class _Model:
         )
         return titles[best]
 
-    def heading(self, group: Sequence[int], groups: Sequence[Sequence[int]], max_words: int) -> str:
-        """A short heading from the section's most distinctive key phrases."""
-        phrases: Counter[tuple[str, ...]] = Counter()
+    def heading(
+        self,
+        group: Sequence[int],
+        groups: Sequence[Sequence[int]],
+        max_words: int,
+        taken: set[str],
+    ) -> str:
+        """A short heading built from the section's own words.
+
+        Preferred: a clause of an article title whose content words the section's sentences
+        nearly all contain (titles are written to be headings); otherwise the section's most
+        distinctive key phrases. ``taken`` holds headings already used (and the headline).
+        """
+        in_group = Counter(t for s in group for t in set(terms_of(self.sents[s].text)))
+        elsewhere = Counter(
+            t
+            for g in groups
+            if g is not group
+            for s in g
+            for t in set(terms_of(self.sents[s].text))
+        )
+        best, best_val = "", 0.0
+        for doc in self.docs:
+            title = clean_title(doc.article.title, doc.article.outlet)
+            for clause in _title_clauses(title, max_words):
+                ts = terms_of(clause)
+                if len(ts) < 2 or clause.lower() in taken:
+                    continue
+                covered = sum(1 for t in ts if t in in_group) / len(ts)
+                if covered < 0.75:
+                    continue
+                val = sum(
+                    in_group[t] / (1.0 + elsewhere[t]) * self._idf_of(t) for t in ts
+                ) / math.sqrt(len(ts))
+                if val > best_val:
+                    best, best_val = clause, val
+        if not best:
+            best = self._phrase_heading(group, in_group, elsewhere, max_words, taken)
+        taken.add(best.lower())
+        return best[:1].upper() + best[1:]
+
+    def _idf_of(self, term: str) -> float:
+        i = self.vocab.get(term)
+        return float(self.idf[i]) if i is not None else 1.0
+
+    def _phrase_heading(
+        self,
+        group: Sequence[int],
+        in_group: Counter[str],
+        elsewhere: Counter[str],
+        max_words: int,
+        taken: set[str],
+    ) -> str:
         surface: dict[tuple[str, ...], Counter[str]] = {}
         for s in group:
             for ph in _phrases(self.sents[s].text):
                 key = tuple(stem(w.lower()) for w in ph)
-                phrases[key] += 1
                 surface.setdefault(key, Counter())[" ".join(ph)] += 1
-        if not phrases:
-            return _trim(self.sents[group[0]].text, max_words)
-        others = [self.sents[s].text.lower() for g in groups if g is not group for s in g]
-        other_terms = [set(terms_of(t)) for t in others]
         scored = []
-        for key, count in phrases.items():
-            idf = np.mean([self.idf[self.vocab[t]] if t in self.vocab else 1.0 for t in key])
-            spread = sum(1 for ts in other_terms if set(key) <= ts)
-            distinct = 1.0 / (1.0 + spread)
-            bonus = 1.0 + 0.4 * (len(key) - 1)
-            scored.append((count * idf * distinct * bonus, key))
+        for key, forms in surface.items():
+            count = sum(forms.values())
+            weight = sum(in_group[t] / (1.0 + elsewhere[t]) * self._idf_of(t) for t in key)
+            bonus = 1.0 + 0.5 * min(len(key) - 1, 2)
+            scored.append((count * weight / len(key) * bonus, key))
         scored.sort(key=lambda p: (-p[0], p[1]))
         picked: list[tuple[str, ...]] = []
-        used_words = 0
         for _, key in scored:
             if any(set(key) & set(p) for p in picked):
                 continue
-            n_words = len(key)
-            if used_words + n_words > max_words - (1 if picked else 0):
+            if sum(len(p) for p in picked) + len(key) + len(picked) > max_words:
                 continue
             picked.append(key)
-            used_words += n_words
-            if len(picked) == 3:
+            if len(picked) == 2:
                 break
         texts = [surface[k].most_common(1)[0][0] for k in picked]
-        head = texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
-        return head[:1].upper() + head[1:]
+        head = " and ".join(texts)
+        if not head or head.lower() in taken:
+            head = _trim(self.sents[group[0]].text, max_words)
+        return head
+
+
+_CLAUSE_BREAK = re.compile(
+    r"\s*[:;|]\s*|\s+[—–-]\s+|,\s+|\s+(?=(?:as|amid|after|while|but|with|despite|"
+    r"following|before|over|says|said)\s)",
+    re.IGNORECASE,
+)
+
+
+def _title_clauses(title: str, max_words: int) -> list[str]:
+    """The title itself when short enough, else its leading clauses that are."""
+    out = []
+    if 3 <= len(title.split()) <= max_words:
+        out.append(title)
+    for part in _CLAUSE_BREAK.split(title):
+        part = part.strip(" .,'\"‘’“”")
+        if 3 <= len(part.split()) <= max_words and part not in out:
+            out.append(part)
+    return out
 
 
 _PHRASE_WORD = re.compile(r"[A-Za-z][\w’'-]*|\d[\d,.]*")
@@ -618,7 +682,12 @@ def _phrases(text: str, longest: int = 4) -> list[list[str]]:
     run: list[str] = []
     for token in re.findall(r"[A-Za-z][\w’'-]*|\d[\d,.]*\d|\d|[^\w\s]", text):
         low = token.lower()
-        if _PHRASE_WORD.fullmatch(token) and low not in STOPWORDS and len(low) > 1:
+        if (
+            _PHRASE_WORD.fullmatch(token)
+            and low not in STOPWORDS
+            and len(low) > 1
+            and not (low in _VERBS and token.islower())
+        ):
             run.append(token.strip("’'"))
             continue
         out.extend(_subruns(run, longest))
@@ -627,7 +696,26 @@ def _phrases(text: str, longest: int = 4) -> list[list[str]]:
     return out
 
 
+def _verbish(token: str) -> bool:
+    return token.islower() and (
+        token.endswith(("ed", "ly")) or token in _VERBS or (token.endswith("s") and len(token) < 5)
+    )
+
+
+_VERB_WORDS = (
+    "met meet meets hold holds held took take takes make makes made give gives gave seek "
+    "seeks sought find found agree agreed warn warns urge urges called call calls expect "
+    "expects reaffirm reaffirmed discuss discussed pledge pledged mark marks noted added "
+    "another several many much last next former"
+)
+_VERBS = frozenset(_VERB_WORDS.split())
+
+
 def _subruns(run: list[str], longest: int) -> list[list[str]]:
+    while run and _verbish(run[0]):
+        run = run[1:]
+    while run and _verbish(run[-1]):
+        run = run[:-1]
     if not run:
         return []
     if len(run) <= longest:
@@ -739,8 +827,11 @@ def _minority(
     limit = 1 if len(outlets) < 5 else 2
     out: list[CitedText] = []
     taken: list[int] = []
+    said = sorted(in_sections)
     for s in ranking[: max(40, len(ranking) // 3)]:
         if s in in_sections or model.superseded[s] or model.sents[s].quote:
+            continue
+        if said and model.sim[s, said].max() >= cfg.claim_similarity:
             continue
         carrying = model.outlets_carrying(s)
         if len(carrying) > limit or not _claimlike(model.sents[s].text):

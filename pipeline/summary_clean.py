@@ -93,6 +93,12 @@ def clean_sentence(
     return text
 
 
+def is_caption_paragraph(paragraph: str) -> bool:
+    """True for a photo caption or credit paragraph ("... on Tuesday. (Yonhap)")."""
+    text = paragraph.strip()
+    return bool(_CAPTION.search(text)) or bool(_BYLINE.match(text))
+
+
 def is_quote(sentence: str) -> bool:
     """True for a sentence that opens with a direct quotation."""
     return bool(_QUOTE_OPEN.match(sentence))
