@@ -1,0 +1,51 @@
+"""The deployment files are well-formed and agree with the topic contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from agents.settings import Settings
+from schemas import ALL_TOPICS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_compose_runs_kraft_kafka_topic_init_and_worker():
+    services = _compose()["services"]
+    kafka = services["kafka"]
+    assert kafka["image"].startswith("apache/kafka:")
+    env = kafka["environment"]
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"].startswith(f"{env['KAFKA_NODE_ID']}@kafka:")
+    assert "healthcheck" in kafka
+    init = services["kafka-init"]
+    assert init["depends_on"]["kafka"]["condition"] == "service_healthy"
+    worker = services["worker"]
+    assert worker["build"] == "."
+    assert worker["depends_on"]["kafka-init"]["condition"] == "service_completed_successfully"
+    assert worker["environment"]["BROKER_URL"] == "kafka://kafka:9092"
+    assert worker["environment"]["STORYSTREAM_BROKER_PROFILE"] == "production"
+
+
+def test_compose_creates_every_topic_with_explicit_partitions():
+    script = "\n".join(_compose()["services"]["kafka-init"]["command"])
+    for topic in ALL_TOPICS:
+        assert f"create {topic} " in script, topic
+
+
+def test_compose_worker_settings_are_known_settings():
+    documented = {s.env for s in Settings.DOCS}
+    worker_env = _compose()["services"]["worker"]["environment"]
+    assert set(worker_env) <= documented
+
+
+def test_dockerfile_installs_the_project_and_runs_the_worker():
+    text = (ROOT / "Dockerfile").read_text()
+    assert "pip install ." in text
+    assert 'CMD ["worker"]' in text and 'ENTRYPOINT ["storystream"]' in text
