@@ -14,15 +14,15 @@ from typing import Any
 import faust
 import faust.streams
 from faust.types import EventT
-from pipeline.dedup import DedupConfig, Deduplicator
-from pipeline.normalize import NormalizeConfig, normalize, parse_raw
 
 from agents.metrics import Metrics
 from agents.settings import Settings
 from agents.web import register_views
 from pipeline.cluster import ClusterConfig, StoryAssigner
+from pipeline.dedup import DedupConfig, Deduplicator
 from pipeline.engine import summarize_story_with
 from pipeline.errors import BadInput
+from pipeline.normalize import NormalizeConfig, normalize, parse_raw
 from pipeline.stories import StoryBook
 from pipeline.summarize import SummaryConfig
 from schemas import (

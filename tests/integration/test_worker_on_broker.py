@@ -47,7 +47,8 @@ async def test_malformed_message_is_dead_lettered_and_the_next_one_processed(
     worker.wait_ready()
     await send_raw(producer, b"{this is not json", "broken")
     await send_raw(producer, b'["an", "array"]', "array")
-    await send_raw(producer, orjson.dumps({"id": "empty", "url": "https://x.example/e", "text": " "}))
+    empty = {"id": "empty", "url": "https://x.example/e", "text": " "}
+    await send_raw(producer, orjson.dumps(empty))
     await send_raw(producer, sample_articles()["seed-003"], "seed-003")
     async with TopicReader(broker, DEADLETTER) as letters:
         dead = await letters.until(lambda r: len(r) >= 3, timeout=60)
