@@ -195,6 +195,9 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
             key_serializer="raw",
             value_serializer="raw",
             partitions=partitions,
+            # Declared by the worker with this partition count: brokers that auto-create
+            # topics would otherwise pick their own count.
+            internal=True,
         )
 
     topics = {
@@ -208,14 +211,10 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
     }
 
     def table(name: str, partitions: int) -> Any:
-        return app.Table(
-            name,
-            default=None,
-            partitions=partitions,
-            key_type=str,
-            value_type=bytes,
-            value_serializer="raw",
-        )
+        created = app.Table(name, default=None, partitions=partitions, key_type=str)
+        # Values are the stages' own orjson bytes: stored and logged as they are.
+        created.value_serializer = "raw"
+        return created
 
     tables = {
         "dedup-state": table("dedup-state", 1),

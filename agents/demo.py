@@ -170,6 +170,8 @@ async def wait_until_assigned(ss: Storystream, timeout: float = 60.0) -> None:
 
 def run_worker(ss: Storystream) -> None:
     """Run a faust worker for the app until it is stopped (signal or crash)."""
-    worker = faust.Worker(ss.app, loglevel=ss.settings.log_level, quiet=True)
+    worker = faust.Worker(
+        ss.app, loglevel=ss.settings.log_level, quiet=True, redirect_stdouts=False
+    )
     with contextlib.suppress(SystemExit):
         worker.execute_from_commandline()
