@@ -14,10 +14,29 @@ import orjson
 from pipeline.text import STOPWORDS, content_words, stable_hash
 from schemas.records import Article, DedupVerdict, StoryAssignment
 
-# A capitalized phrase: one or more capitalized words, optionally joined by "of"/"de"/"al".
+# A capitalized phrase: capitalized words (inner dots as in "U.S" kept), optionally joined by
+# "of"/"de"/..., optionally led by a title abbreviation ("Mr.").
+_CAP_WORD = r"[A-Z](?:[\w'’\-]|\.(?=[A-Z]))*"
 _CAP_PHRASE = re.compile(
-    r"(?<![\w'’])(?:[A-Z][\w'’\-]*\.?)(?:\s+(?:(?:of|de|del|al|von|van|la|le)\s+)?[A-Z][\w'’\-]*)*"
+    r"(?<![\w'’.])(?:(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Sgt|Prof|Capt|Det)\.\s+)?"
+    + _CAP_WORD
+    + r"(?:\s+(?:(?:of|de|del|al|von|van|la|le|the)\s+)?"
+    + _CAP_WORD
+    + r")*"
 )
+_ANY_WORD = re.compile(r"[^\W_]+")
+_TITLES = frozenset(
+    re.split(r"\s+", "mr mrs ms dr st gen sen rep gov lt col sgt prof capt det")
+)
+_CALENDAR = frozenset(
+    re.split(
+        r"\s+",
+        "monday tuesday wednesday thursday friday saturday sunday january february march "
+        "april may june july august september october november december jan feb mar apr "
+        "jun jul aug sep sept oct nov dec today yesterday",
+    )
+)
+_NOT_NAMES = STOPWORDS | _TITLES | _CALENDAR
 
 #: Names of the features the decision model sees, in order (see :func:`features`).
 FEATURE_NAMES: tuple[str, ...] = (
@@ -41,7 +60,10 @@ class ClusterConfig:
         dormant_after_seconds: event-time inactivity after which a story leaves the candidate
             index (it keeps its articles and wakes up if a copy of one of them arrives).
         title_weight: how many body occurrences one title occurrence of a word counts for.
+        max_body_chars: only the start of the body is read (the lede and first paragraphs
+            carry the story; the cost per article stays bounded).
         max_article_terms: an article vector keeps its heaviest terms only (speed, noise).
+        max_article_entities: the same for its capitalized-phrase vector.
         max_story_terms: a story centroid keeps its heaviest terms only (bounded memory).
         index_terms: heaviest centroid terms under which a story is listed in the index.
         query_terms: heaviest article terms looked up in the index.
@@ -60,12 +82,14 @@ class ClusterConfig:
 
     dormant_after_seconds: float = 7 * 86400.0
     title_weight: float = 2.0
-    max_article_terms: int = 100
+    max_body_chars: int = 4000
+    max_article_terms: int = 60
+    max_article_entities: int = 40
     max_story_terms: int = 300
     index_terms: int = 40
     query_terms: int = 30
-    max_candidates: int = 12
-    recent_members: int = 6
+    max_candidates: int = 8
+    recent_members: int = 4
     same_outlet_seconds: float = 3600.0
     weights: tuple[float, ...] = (12.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     bias: float = -3.0
@@ -110,19 +134,34 @@ def _norm(vec: dict[str, float]) -> float:
 
 
 def capitalized_phrases(text: str) -> list[str]:
-    """Capitalized phrases (names, places, organisations), lower-cased.
+    """Capitalized phrases (names, places, organisations) and their words, lower-cased.
 
-    A single capitalized word that is a stopword ("The", "But") is dropped; hand-written
-    because a tagger would cost far more than the whole assignment budget per article.
+    Leading stopwords and titles are dropped ("The Bank of England" -> "bank of england",
+    "Mr. Hale" -> "hale"), possessives are cut, and a lone capitalized word that the text
+    also uses in lower case ("Okay", "First") or a day or month name is not a name. The words
+    of a longer phrase are listed too, so "Victor Hale" and a later "Hale" share a key.
+    Hand-written because a tagger would cost far more than the whole per-article budget.
     """
+    lower_words = {w for w in _ANY_WORD.findall(text) if w.islower()}
     found: list[str] = []
     for match in _CAP_PHRASE.findall(text):
-        parts = match.rstrip(".").lower().split()
-        while parts and parts[0] in STOPWORDS:
+        parts = [
+            p[:-2] if p.endswith(("'s", "’s")) else p
+            for p in match.replace(". ", " ").rstrip(".").lower().split()
+        ]
+        while parts and parts[0] in _NOT_NAMES:
             parts.pop(0)
-        if not parts or (len(parts) == 1 and len(parts[0]) < 2):
+        while parts and parts[-1] in _NOT_NAMES:
+            parts.pop()
+        if not parts:
+            continue
+        if len(parts) == 1:
+            word = parts[0]
+            if len(word) > 1 and word not in lower_words:
+                found.append(word)
             continue
         found.append(" ".join(parts))
+        found.extend(p for p in parts if len(p) > 2 and p not in _NOT_NAMES)
     return found
 
 
@@ -215,6 +254,7 @@ class StoryAssigner:
         self._groups: dict[str, set[str]] = {}
         self._expiry: list[tuple[float, int, str]] = []
         self._dirty: dict[str, None] = {}
+        self._dirty_terms: set[str] = set()
 
     # ------------------------------------------------------------------ public API
 
@@ -272,6 +312,10 @@ class StoryAssigner:
     def drain_changes(self) -> list[tuple[str, bytes | None]]:
         """Records written since the last call, as ``(key, value)``; see the class docstring."""
         out: list[tuple[str, bytes | None]] = []
+        df = self._df
+        for term in sorted(self._dirty_terms):
+            out.append(("t:" + term, orjson.dumps(df[term])))
+        self._dirty_terms.clear()
         for key in self._dirty:
             out.append((key, self._encode(key)))
         self._dirty.clear()
@@ -339,12 +383,16 @@ class StoryAssigner:
         """TF-IDF vectors of an article, updating document frequencies when ``learn``."""
         cfg = self.config
         title = article.title or ""
+        body = article.text
+        if len(body) > cfg.max_body_chars:
+            cut = body.rfind(" ", 0, cfg.max_body_chars)
+            body = body[: cut if cut > 0 else cfg.max_body_chars]
         title_words = content_words(title)
-        tf: Counter[str] = Counter(content_words(article.text))
+        tf: Counter[str] = Counter(content_words(body))
         for w in title_words:
             tf[w] += cfg.title_weight
         ents: Counter[str] = Counter(
-            "e:" + p for p in capitalized_phrases(title + "\n" + article.text)
+            ["e:" + p for p in capitalized_phrases(title + "\n" + body)]
         )
         if learn:
             self._docs += 1
@@ -352,13 +400,20 @@ class StoryAssigner:
             df = self._df
             for term in (*tf, *ents):
                 df[term] = df.get(term, 0) + 1
-                self._dirty["t:" + term] = None
-        idf = self._idf
+            self._dirty_terms.update(tf)
+            self._dirty_terms.update(ents)
+        df_get = self._df.get
+        top = math.log(self._docs + 1) + 1.0
+        log = math.log
         terms = _normalize(
-            {t: (1.0 + math.log(c)) * idf(t) for t, c in tf.items()}, cfg.max_article_terms
+            {t: (1.0 + log(c)) * (top - log(df_get(t, 0) + 1)) for t, c in tf.items()},
+            cfg.max_article_terms,
         )
-        entities = _normalize({e: (1.0 + math.log(c)) * idf(e) for e, c in ents.items()}, 60)
-        tvec = _normalize({t: idf(t) for t in set(title_words)}, 30)
+        entities = _normalize(
+            {e: (1.0 + log(c)) * (top - log(df_get(e, 0) + 1)) for e, c in ents.items()},
+            cfg.max_article_entities,
+        )
+        tvec = _normalize({t: top - log(df_get(t, 0) + 1) for t in set(title_words)}, 30)
         return _Doc(terms, entities, tvec, article.published, article.outlet or "")
 
     def _candidates(self, doc: _Doc) -> list[_Story]:
@@ -414,8 +469,8 @@ class StoryAssigner:
     def _scored(self, doc: _Doc) -> list[tuple[float, _Story, list[float]]]:
         cands = self._candidates(doc)
         rows = [(self.features(doc, s), s) for s in cands]
-        if len(rows) > 1:
-            best_c = sorted((f[0] for f, _ in rows), reverse=True)
+        if rows:
+            best_c = sorted((f[0] for f, _ in rows), reverse=True) + [0.0]
             for f, _ in rows:
                 other = best_c[1] if f[0] == best_c[0] else best_c[0]
                 f[8] = f[0] - other

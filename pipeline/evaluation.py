@@ -23,9 +23,7 @@ def _f1(p: float, r: float) -> float:
     return 0.0 if p + r == 0.0 else 2.0 * p * r / (p + r)
 
 
-def _common_items(
-    predicted: Mapping[str, Hashable], gold: Mapping[str, Hashable]
-) -> list[str]:
+def _common_items(predicted: Mapping[str, Hashable], gold: Mapping[str, Hashable]) -> list[str]:
     return [item for item in predicted if item in gold and gold[item] is not None]
 
 

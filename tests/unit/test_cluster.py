@@ -30,9 +30,7 @@ ROBOT = [
 
 
 def art(aid: str, text: str, t: float, outlet: str = "herald", title: str = "") -> Article:
-    return Article(
-        id=aid, url=None, outlet=outlet, title=title, text=text, lang="en", published=t
-    )
+    return Article(id=aid, url=None, outlet=outlet, title=title, text=text, lang="en", published=t)
 
 
 def orig(a: Article) -> DedupVerdict:

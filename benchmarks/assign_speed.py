@@ -1,0 +1,104 @@
+"""Assign-stage speed over a long stream: articles/s for the first and the last 1,000 articles.
+
+Usage: python benchmarks/assign_speed.py CORPUS.jsonl [CORPUS.jsonl ...] [--total 50000]
+
+The stream repeats the given corpora (in replay order) with fresh ids, each repetition moved
+``--period-days`` later in event time and its articles spread evenly over that period, so that
+stories keep arriving, growing and going dormant as in a live feed. Only
+``StoryAssigner.assign`` is timed, as CPU time of this process (one core); wall time is shown
+beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline.cluster import ClusterConfig, StoryAssigner  # noqa: E402
+from pipeline.cluster_fit import article_from_row, replay_order  # noqa: E402
+from schemas.records import Article, DedupVerdict  # noqa: E402
+
+DAY = 86400.0
+
+
+def build_stream(paths: list[Path], total: int, period_days: float) -> list[Article]:
+    """``total`` articles: the corpora repeated with fresh ids and shifted event times."""
+    base_rows: list[dict] = []
+    for path in paths:
+        rows = [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+        base_rows.extend(replay_order(rows))
+    if not base_rows:
+        raise SystemExit("no articles in the given corpora")
+    start = 1_600_000_000.0
+    step = period_days * DAY / len(base_rows)
+    stream: list[Article] = []
+    rep = 0
+    while len(stream) < total:
+        for i, row in enumerate(base_rows):
+            if len(stream) >= total:
+                break
+            fresh = dict(row)
+            fresh["id"] = f"{row['id']}#{rep}"
+            fresh["_time"] = start + rep * period_days * DAY + i * step
+            stream.append(article_from_row(fresh))
+        rep += 1
+    return stream
+
+
+def measure(stream: list[Article], window: int, config: ClusterConfig) -> dict[str, float]:
+    """Assign the whole stream; CPU and wall seconds of the first and last ``window``."""
+    assigner = StoryAssigner(config)
+    verdicts = [DedupVerdict(article_id=a.id, kind="original") for a in stream]
+    marks = {0: None, window: None, len(stream) - window: None, len(stream): None}
+    cpu: dict[int, float] = {}
+    wall: dict[int, float] = {}
+    for i, (article, verdict) in enumerate(zip(stream, verdicts, strict=True)):
+        if i in marks:
+            cpu[i], wall[i] = time.process_time(), time.perf_counter()
+        assigner.assign(article, verdict, delivery=f"bench:{i}")
+        if i % 512 == 0:
+            assigner.drain_changes()
+    cpu[len(stream)], wall[len(stream)] = time.process_time(), time.perf_counter()
+    n = len(stream)
+    first_cpu = cpu[window] - cpu[0]
+    last_cpu = cpu[n] - cpu[n - window]
+    return {
+        "articles": n,
+        "first_per_s": window / first_cpu,
+        "last_per_s": window / last_cpu,
+        "first_wall_per_s": window / (wall[window] - wall[0]),
+        "last_wall_per_s": window / (wall[n] - wall[n - window]),
+        "all_per_s": n / (cpu[n] - cpu[0]),
+        "stories": float(len(assigner._stories)),
+        "active_stories": float(sum(1 for s in assigner._stories.values() if not s.dormant)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpora", nargs="+", type=Path)
+    parser.add_argument("--total", type=int, default=50_000)
+    parser.add_argument("--window", type=int, default=1_000)
+    parser.add_argument("--period-days", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    stream = build_stream(args.corpora, args.total, args.period_days)
+    r = measure(stream, args.window, ClusterConfig())
+    ratio = r["last_per_s"] / r["first_per_s"]
+    print(f"stream of {r['articles']} articles, {int(r['stories'])} stories"
+          f" ({int(r['active_stories'])} active at the end)")
+    print(f"first {args.window}: {r['first_per_s']:.0f} articles/s CPU"
+          f" ({r['first_wall_per_s']:.0f} wall)")
+    print(f"last  {args.window}: {r['last_per_s']:.0f} articles/s CPU"
+          f" ({r['last_wall_per_s']:.0f} wall)")
+    print(f"whole stream: {r['all_per_s']:.0f} articles/s CPU; last/first = {ratio:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,197 @@
+"""Fitting the join decision of story assignment on gold-labelled corpora (offline tool)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from pipeline.cluster import FEATURE_NAMES, ClusterConfig, StoryAssigner
+from pipeline.evaluation import bcubed, pairwise
+from schemas.records import Article, DedupVerdict
+
+
+def iso_epoch(value: Any) -> float | None:
+    """Seconds since the epoch of an ISO date or datetime string, or None."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def replay_order(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Corpus rows in replay order: dated rows by date (stable), then undated in file order.
+
+    Each returned row is a copy carrying ``_time``: its date, or for undated rows the latest
+    date of the corpus (they arrive "now", after everything dated; 0 when nothing is dated).
+    """
+    times = [iso_epoch(r.get("published")) for r in rows]
+    dated = sorted((t, i) for i, t in enumerate(times) if t is not None)
+    last = dated[-1][0] if dated else 0.0
+    out = [{**rows[i], "_time": t} for t, i in dated]
+    out += [{**r, "_time": last} for r, t in zip(rows, times, strict=True) if t is None]
+    return out
+
+
+def article_from_row(row: dict[str, Any]) -> Article:
+    """An Article built straight from a corpus row in replay order (no normalization)."""
+    text = row.get("text") or row.get("body") or ""
+    return Article(
+        id=str(row["id"]),
+        url=row.get("url"),
+        outlet=row.get("outlet") or "",
+        title=row.get("title") or "",
+        text=text,
+        lang="en",
+        published=float(row["_time"]),
+        published_source="given" if row.get("published") else "received",
+        word_count=len(text.split()),
+    )
+
+
+@dataclass
+class PairSet:
+    """Candidate (article, story) pairs seen while replaying with gold placements."""
+
+    features: list[list[float]]
+    labels: list[int]
+    corpus: list[str]
+    retrieval_misses: int = 0
+    joins: int = 0
+
+
+def teacher_forced_pairs(
+    name: str, articles: Iterable[tuple[Article, str]], config: ClusterConfig, out: PairSet
+) -> None:
+    """Replay articles placing each in its gold story; record every candidate's features.
+
+    A candidate is labelled 1 when it is the article's gold story. Articles whose gold story
+    exists but was not retrieved are counted in ``retrieval_misses``.
+    """
+    assigner = StoryAssigner(config)
+    gold_story: dict[str, str] = {}
+    for article, label in articles:
+        assigner._advance(article.published)
+        doc = assigner.represent(article)
+        scored = assigner._scored(doc)
+        target = gold_story.get(label)
+        if target is not None:
+            out.joins += 1
+            if all(s.id != target for _, s, _ in scored):
+                out.retrieval_misses += 1
+        for _, story, feats in scored:
+            out.features.append(list(feats))
+            out.labels.append(1 if story.id == target else 0)
+            out.corpus.append(name)
+        if target is None:
+            story = assigner._new_story(article)
+            gold_story[label] = story.id
+        else:
+            story = assigner._stories[target]
+            if story.dormant:
+                story = assigner._new_story(article)
+                gold_story[label] = story.id
+        assigner._add_to_story(story, doc, article)
+        assigner._link(article.id, story.id)
+
+
+def fit_logistic(pairs: PairSet, c: float = 1.0) -> tuple[tuple[float, ...], float]:
+    """Fit the logistic join model; each corpus weighs the same in total."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(pairs.features, dtype=float)
+    y = np.asarray(pairs.labels, dtype=int)
+    counts: dict[str, int] = {}
+    for name in pairs.corpus:
+        counts[name] = counts.get(name, 0) + 1
+    w = np.asarray([len(y) / (len(counts) * counts[n]) for n in pairs.corpus])
+    model = LogisticRegression(C=c, max_iter=2000)
+    model.fit(x, y, sample_weight=w)
+    return tuple(round(float(v), 4) for v in model.coef_[0]), round(float(model.intercept_[0]), 4)
+
+
+def online_scores(articles: Sequence[tuple[Article, str]], config: ClusterConfig) -> dict[str, Any]:
+    """Assign articles online with ``config``; BCubed and pairwise scores against the gold."""
+    assigner = StoryAssigner(config)
+    merged_into: dict[str, str] = {}
+    got: dict[str, str] = {}
+    for article, _ in articles:
+        res = assigner.assign(article, DedupVerdict(article_id=article.id, kind="original"))
+        for absorbed in res.merged_from:
+            merged_into[absorbed] = res.story_id
+        got[article.id] = res.story_id
+
+    def final(sid: str) -> str:
+        while sid in merged_into:
+            sid = merged_into[sid]
+        return sid
+
+    pred = {a: final(s) for a, s in got.items()}
+    gold = {a.id: g for a, g in articles}
+    b3 = bcubed(pred, gold)
+    return {
+        "b3p": b3.precision,
+        "b3r": b3.recall,
+        "bcubed": bcubed(pred, gold).f1,
+        "pairwise": pairwise(pred, gold).f1,
+        "found": len(set(pred.values())),
+        "gold": len(set(gold.values())),
+    }
+
+
+def main(argv: list[str]) -> int:
+    """Fit on the corpora given as paths; print weights and online scores per corpus."""
+    from pathlib import Path
+
+    import orjson
+
+    corpora: dict[str, list[tuple[Article, str]]] = {}
+    for arg in argv:
+        rows = [orjson.loads(line) for line in Path(arg).read_bytes().splitlines() if line]
+        ordered = replay_order(rows)
+        corpora[Path(arg).stem] = [(article_from_row(r), str(r["event"])) for r in ordered]
+    base = ClusterConfig()
+    pairs = PairSet([], [], [])
+    for name, arts in corpora.items():
+        teacher_forced_pairs(name, arts, base, pairs)
+    print(
+        f"pairs {len(pairs.labels)}, positives {sum(pairs.labels)},"
+        f" retrieval misses {pairs.retrieval_misses}/{pairs.joins}"
+    )
+    weights, bias = fit_logistic(pairs)
+    print("weights", dict(zip(FEATURE_NAMES, weights, strict=True)), "bias", bias)
+    fitted = replace(base, weights=weights, bias=bias)
+    for name, arts in corpora.items():
+        s = online_scores(arts, fitted)
+        print(
+            f"{name:14} B3 P {s['b3p']:.3f} R {s['b3r']:.3f} F1 {s['bcubed']:.3f}"
+            f"  pair F1 {s['pairwise']:.3f}"
+            f"  found {s['found']} gold {s['gold']}"
+        )
+    if len(corpora) > 2:
+        print("leave one corpus out:")
+        for held in corpora:
+            sub = PairSet([], [], [])
+            for name, arts in corpora.items():
+                if name != held:
+                    teacher_forced_pairs(name, arts, base, sub)
+            w, b = fit_logistic(sub)
+            s = online_scores(corpora[held], replace(base, weights=w, bias=b))
+            print(
+                f"  {held:14} B3 F1 {s['bcubed']:.3f}  pair F1 {s['pairwise']:.3f}"
+                f"  found {s['found']} gold {s['gold']}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))
