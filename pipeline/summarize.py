@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
@@ -95,6 +96,7 @@ _TITLE_PREFIX = re.compile(
 )
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """A light suffix stripper: plural, -ing, -ed, -ly folded so "talks" meets "talk".
 
@@ -116,7 +118,12 @@ def stem(word: str) -> str:
 
 def terms_of(text: str) -> list[str]:
     """Stemmed content-word terms of a text."""
-    return [stem(w) for w in words(text) if len(w) > 1 and w not in STOPWORDS]
+    return list(_terms(text))
+
+
+@lru_cache(maxsize=65_536)
+def _terms(text: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in words(text) if len(w) > 1 and w not in STOPWORDS)
 
 
 def strip_markers(text: str) -> str:
@@ -287,37 +294,60 @@ def _sentences(docs: Sequence[_Doc], cfg: SummaryConfig) -> list[_Sentence]:
     out: list[_Sentence] = []
     for d, doc in enumerate(docs):
         art = doc.article
-        skip = {art.title.strip(), (art.subtitle or "").strip(), *art.captions}
-        captions = frozenset(c.strip() for c in art.captions)
-        seen: set[str] = set()
-        pos = 0
-        for para in art.text.split("\n"):
-            para = para.strip()
-            if not para or para in skip or is_caption_paragraph(para):
-                continue
-            for raw in split_sentences(para):
-                text = clean_sentence(
-                    raw,
-                    min_words=cfg.min_sentence_words,
-                    max_words=cfg.max_sentence_words,
-                    captions=captions,
+        for pos, text in enumerate(
+            _clean_sentences(
+                art.text,
+                art.title.strip(),
+                (art.subtitle or "").strip(),
+                tuple(art.captions),
+                cfg.min_sentence_words,
+                cfg.max_sentence_words,
+            )
+        ):
+            out.append(
+                _Sentence(
+                    idx=len(out),
+                    doc=d,
+                    pos=pos,
+                    text=text,
+                    n_words=len(text.split()),
+                    future=is_future(text),
+                    quote=is_quote(text),
                 )
-                if text is None or text in seen:
-                    continue
-                seen.add(text)
-                out.append(
-                    _Sentence(
-                        idx=len(out),
-                        doc=d,
-                        pos=pos,
-                        text=text,
-                        n_words=len(text.split()),
-                        future=is_future(text),
-                        quote=is_quote(text),
-                    )
-                )
-                pos += 1
+            )
     return out
+
+
+@lru_cache(maxsize=4096)
+def _clean_sentences(
+    text: str,
+    title: str,
+    subtitle: str,
+    captions: tuple[str, ...],
+    min_words: int,
+    max_words: int,
+) -> tuple[str, ...]:
+    """An article's summary-worthy sentences in order, without repeats.
+
+    Cached: a story refresh re-reads every member, and only the newest article is new.
+    """
+    skip = {title, subtitle, *captions}
+    caption_set = frozenset(c.strip() for c in captions)
+    seen: set[str] = set()
+    out = []
+    for para in text.split("\n"):
+        para = para.strip()
+        if not para or para in skip or is_caption_paragraph(para):
+            continue
+        for raw in split_sentences(para):
+            clean = clean_sentence(
+                raw, min_words=min_words, max_words=max_words, captions=caption_set
+            )
+            if clean is None or clean in seen:
+                continue
+            seen.add(clean)
+            out.append(clean)
+    return tuple(out)
 
 
 class _Model:
@@ -359,10 +389,7 @@ class _Model:
 
     def _ids(self, text: str, *, learn: bool) -> list[int]:
         out = []
-        for w in words(text):
-            if len(w) <= 1 or w in STOPWORDS:
-                continue
-            t = stem(w)
+        for t in _terms(text):
             i = self.vocab.get(t)
             if i is None:
                 if not learn:

@@ -26,15 +26,15 @@ _BYLINE = re.compile(
     r"^(?:By|BY|Author|Authors|Written by|Reporting by|Editing by|Additional reporting|"
     r"Contact|Reported by)\b[\s:]"
 )
-_FURNITURE = re.compile(
-    r"leave a reply|related:|read more|read also|subscribe|sign up|click here|"
-    r"all rights reserved|copyright|©|follow us|share this|advertisement|newsletter|"
-    r"cookie|posted on|last updated|updated:|download the app|terms of use|"
-    r"privacy policy|comments?\s*\(\d+\)|^\s*watch:|^\s*video:|^\s*listen:|https?://|www\.|"
-    r"@\w|\bemail\b|\bwhatsapp\b|\btelegram channel\b",
-    re.IGNORECASE,
+_FURNITURE_PHRASES = (
+    "leave a reply", "related:", "read more", "read also", "subscribe", "sign up", "click here",
+    "all rights reserved", "copyright", "©", "follow us", "share this", "advertisement",
+    "newsletter", "cookie", "posted on", "last updated", "updated:", "download the app",
+    "terms of use", "privacy policy", "http://", "https://", "www.", "whatsapp",
+    "telegram channel",
 )
-_ID_TOKEN = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{12,}\b|\b[A-Z]{20,}\b")
+_FURNITURE = re.compile(r"^(?:watch|video|listen):|comments?\s*\(\d+\)|@\w|\bemail\b")
+_ID_TOKEN = re.compile(r"\b[A-Z0-9]{12,}\b")
 _LOST_DASH = re.compile(r"\w \? \w")
 _ENDS = re.compile(r"[.!?…][\"”’'\)\]]*$")
 _STARTS = re.compile(r"^[\"“‘'(\[]?[A-Z0-9]")
@@ -44,7 +44,6 @@ _FUTURE = re.compile(
     r"are (?:expected|set|scheduled|due|slated|poised) to|plans? to|planning to|"
     r"intends? to|to be held|upcoming|ahead of (?:the|their|his|her) (?:summit|meeting|talks|"
     r"visit|vote|trial|hearing))\b",
-    re.IGNORECASE,
 )
 _WS = re.compile(r"\s+")
 
@@ -78,19 +77,31 @@ def clean_sentence(
     n_words = len(text.split())
     if n_words < min_words or n_words > max_words:
         return None
-    if _MOJIBAKE.search(text) or _FOREIGN_SCRIPT.search(text) or _LOST_DASH.search(text):
+    if not text.isascii() and (_MOJIBAKE.search(text) or _FOREIGN_SCRIPT.search(text)):
         return None
-    if _CAPTION.search(text) or _BYLINE.match(text) or _FURNITURE.search(text):
+    if " ? " in text and _LOST_DASH.search(text):
         return None
-    if _ID_TOKEN.search(text):
+    low = text.lower()
+    if any(p in low for p in _FURNITURE_PHRASES) or _FURNITURE.search(low):
         return None
-    if not _ENDS.search(text) or not _STARTS.match(text):
+    if _BYLINE.match(text) or ("(" in text and _CAPTION.search(text)):
+        return None
+    if any(_is_id(tok) for tok in _ID_TOKEN.findall(text)):
+        return None
+    if not _ENDS.search(text[-4:]) or not _STARTS.match(text):
         return None
     if text.count('"') % 2 or text.count("“") != text.count("”"):
         return None
     if text.count("(") != text.count(")"):
         return None
     return text
+
+
+def _is_id(token: str) -> bool:
+    """An asset id or hash: long, letters mixed with digits, or a very long capital run."""
+    has_digit = any(c.isdigit() for c in token)
+    has_alpha = any(c.isalpha() for c in token)
+    return (has_digit and has_alpha) or len(token) >= 20
 
 
 def is_caption_paragraph(paragraph: str) -> bool:
@@ -106,4 +117,4 @@ def is_quote(sentence: str) -> bool:
 
 def is_future(sentence: str) -> bool:
     """True for a sentence about something still to happen ("will", "is expected to")."""
-    return bool(_FUTURE.search(sentence))
+    return bool(_FUTURE.search(sentence.lower()))
