@@ -211,10 +211,10 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
     }
 
     def table(name: str, partitions: int) -> Any:
-        created = app.Table(name, default=None, partitions=partitions, key_type=str)
-        # Values are the stages' own orjson bytes: stored and logged as they are.
-        created.value_serializer = "raw"
-        return created
+        # bytes values get the raw codec: the stages' own encodings are stored as they are.
+        return app.Table(
+            name, default=None, partitions=partitions, key_type=str, value_type=bytes
+        )
 
     tables = {
         "dedup-state": table("dedup-state", 1),
