@@ -28,8 +28,9 @@ from schemas.records import Article, DedupVerdict
 
 SECONDS_PER_DAY = 86400.0
 _KIND_CODE = {kind: i for i, kind in enumerate(DedupVerdict.KINDS)}
-_ENTRY_HEADER = struct.Struct("<BQdIH")  # format, seq, published, shingle count, num_perm
-_ENTRY_FORMAT = 1
+_ENTRY_HEADER = struct.Struct("<BQdHB")  # format, seq, published, num_perm, versions
+_VERSION_SIZE = struct.Struct("<I")  # distinct shingles of one indexed version
+_ENTRY_FORMAT = 2
 ARTICLE_PREFIX = "a/"
 DELIVERY_PREFIX = "d/"
 
@@ -56,6 +57,8 @@ class DedupConfig:
             hash only, never as near-duplicates.
         seed: MinHash permutation seed (datasketch-compatible).
         max_versions: Content hashes remembered per article (to recognise stale resends).
+        indexed_versions: Signatures kept per article: the first text plus, after revisions,
+            the latest (2), so copies of either version are found.
     """
 
     num_perm: int = 128
@@ -70,10 +73,13 @@ class DedupConfig:
     min_shingles: int = 5
     seed: int = 1
     max_versions: int = 8
+    indexed_versions: int = 2
 
     def __post_init__(self) -> None:
         if self.bands * self.rows > self.num_perm:
             raise ValueError("bands * rows must not exceed num_perm")
+        if self.indexed_versions < 1:
+            raise ValueError("indexed_versions must be at least 1")
 
 
 @dataclass(slots=True)
@@ -85,9 +91,8 @@ class _Entry:
     root: str | None
     seq: int
     published: float
-    size: int
     hashes: list[str]
-    slot: int
+    slots: list[int]  # indexed versions: the first text and, after revisions, the latest
     alias_ids: list[str] = field(default_factory=list)
     alias_urls: list[str] = field(default_factory=list)
 
@@ -192,6 +197,7 @@ class Deduplicator:
         self._sigs = np.empty((1024, c.num_perm), dtype=np.uint32)
         self._bkeys = np.empty((1024, c.bands), dtype=np.uint64)
         self._alive = np.zeros(1024, dtype=np.bool_)
+        self._sizes = np.zeros(1024, dtype=np.int64)
         self._slot_entry: list[_Entry | None] = []
         self._free: list[int] = []
         self._pending_free: list[int] = []
@@ -298,8 +304,8 @@ class Deduplicator:
         if known is not None:
             if chash in known.hashes:
                 return DedupVerdict(article.id, "resend", duplicate_of=known.id, similarity=1.0)
-            old = self._sigs[known.slot]
-            sim = _jaccard(old, sig) if known.size and size else 0.0
+            latest = known.slots[-1]
+            sim = _jaccard(self._sigs[latest], sig) if self._sizes[latest] and size else 0.0
             self._revise(known, article, chash, sig, size, keys)
             return DedupVerdict(
                 article.id, "revision", duplicate_of=known.id, similarity=sim, replaces=known.id
@@ -324,15 +330,16 @@ class Deduplicator:
             return None, 0.0, False
         slots = np.array(cands, dtype=np.int64)
         jac = (self._sigs[slots] == sig).mean(axis=1)
+        other_sizes = self._sizes[slots]
         best: tuple[float, int, _Entry] | None = None
         best_any = 0.0
-        for s, j in zip(cands, jac.tolist(), strict=True):
+        for s, j, other in zip(cands, jac.tolist(), other_sizes.tolist(), strict=True):
             entry = self._slot_entry[s]
-            if entry is None or entry.size < c.min_shingles:
+            if entry is None:
                 continue
             best_any = max(best_any, j)
-            inter = j * (size + entry.size) / (1.0 + j)
-            containment = inter / min(size, entry.size)
+            inter = j * (size + other) / (1.0 + j)
+            containment = inter / min(size, other)
             ok = j >= c.threshold or (
                 j >= c.containment_min_jaccard and containment >= c.containment_threshold
             )
@@ -353,23 +360,26 @@ class Deduplicator:
             self._sigs = np.concatenate([self._sigs, np.empty_like(self._sigs[:grow])])
             self._bkeys = np.concatenate([self._bkeys, np.empty_like(self._bkeys[:grow])])
             self._alive = np.concatenate([self._alive, np.zeros(grow, dtype=np.bool_)])
+            self._sizes = np.concatenate([self._sizes, np.zeros(grow, dtype=np.int64)])
         self._slot_entry.append(None)
         return slot
 
-    def _place(self, entry: _Entry, sig: np.ndarray, keys: np.ndarray) -> None:
+    def _place(self, entry: _Entry, sig: np.ndarray, size: int, keys: np.ndarray) -> None:
+        """Store one version's signature in a slot and index it (if long enough)."""
         slot = self._alloc()
-        entry.slot = slot
+        entry.slots.append(slot)
         self._sigs[slot] = sig
         self._bkeys[slot] = keys
+        self._sizes[slot] = size
         self._alive[slot] = True
         self._slot_entry[slot] = entry
-        if entry.size >= self.config.min_shingles:
+        if size >= self.config.min_shingles:
             self._index.insert(slot, keys)
 
-    def _unplace(self, entry: _Entry) -> None:
-        slot = entry.slot
-        if entry.size >= self.config.min_shingles:
+    def _unplace(self, entry: _Entry, slot: int) -> None:
+        if self._sizes[slot] >= self.config.min_shingles:
             self._index.remove(slot, self._bkeys[slot])
+        entry.slots.remove(slot)
         self._alive[slot] = False
         self._slot_entry[slot] = None
         self._pending_free.append(slot)
@@ -387,7 +397,8 @@ class Deduplicator:
             self._by_url[u] = entry.id
 
     def _remove_entry(self, entry: _Entry) -> None:
-        self._unplace(entry)
+        for slot in list(entry.slots):
+            self._unplace(entry, slot)
         del self._entries[entry.id]
         for i in (entry.id, *entry.alias_ids):
             if self._by_id.get(i) == entry.id:
@@ -402,10 +413,10 @@ class Deduplicator:
     ) -> None:
         entry = _Entry(
             id=article.id, url=article.url, root=root, seq=self._seq,
-            published=float(article.published), size=size, hashes=[chash], slot=-1,
+            published=float(article.published), hashes=[chash], slots=[],
         )
         self._seq += 1
-        self._place(entry, sig, keys)
+        self._place(entry, sig, size, keys)
         self._register(entry)
         self._changes[ARTICLE_PREFIX + entry.id] = self._encode_entry(entry)
 
@@ -413,8 +424,8 @@ class Deduplicator:
         self, entry: _Entry, article: Article, chash: str, sig: np.ndarray, size: int,
         keys: np.ndarray,
     ) -> None:
-        self._unplace(entry)
-        entry.size = size
+        if len(entry.slots) >= self.config.indexed_versions:
+            self._unplace(entry, entry.slots[-1])
         entry.hashes = (entry.hashes + [chash])[-self.config.max_versions :]
         entry.published = max(entry.published, float(article.published))
         if article.id != entry.id and article.id not in entry.alias_ids:
@@ -424,7 +435,7 @@ class Deduplicator:
                 entry.url = article.url
             else:
                 entry.alias_urls.append(article.url)
-        self._place(entry, sig, keys)
+        self._place(entry, sig, size, keys)
         self._register(entry)
         self._changes[ARTICLE_PREFIX + entry.id] = self._encode_entry(entry)
 
@@ -440,27 +451,38 @@ class Deduplicator:
             meta["ai"] = entry.alias_ids
         if entry.alias_urls:
             meta["au"] = entry.alias_urls
-        sig = self._sigs[entry.slot]
-        header = _ENTRY_HEADER.pack(_ENTRY_FORMAT, entry.seq, entry.published, entry.size, len(sig))
-        return header + sig.astype("<u4").tobytes() + orjson.dumps(meta)
+        n = self.config.num_perm
+        parts = [_ENTRY_HEADER.pack(_ENTRY_FORMAT, entry.seq, entry.published, n, len(entry.slots))]
+        for slot in entry.slots:
+            parts.append(_VERSION_SIZE.pack(int(self._sizes[slot])))
+            parts.append(self._sigs[slot].astype("<u4").tobytes())
+        parts.append(orjson.dumps(meta))
+        return b"".join(parts)
 
     def _restore_entry(self, article_id: str, value: bytes) -> None:
-        fmt, seq, published, size, num_perm = _ENTRY_HEADER.unpack_from(value)
+        fmt, seq, published, num_perm, versions = _ENTRY_HEADER.unpack_from(value)
         if fmt != _ENTRY_FORMAT or num_perm != self.config.num_perm:
             raise ValueError(f"dedup record for {article_id!r} does not fit this configuration")
-        start = _ENTRY_HEADER.size
-        sig = np.frombuffer(value, dtype="<u4", count=num_perm, offset=start).astype(np.uint32)
-        meta = orjson.loads(value[start + 4 * num_perm :])
+        pos = _ENTRY_HEADER.size
+        stored = []
+        for _ in range(versions):
+            (size,) = _VERSION_SIZE.unpack_from(value, pos)
+            pos += _VERSION_SIZE.size
+            sig = np.frombuffer(value, dtype="<u4", count=num_perm, offset=pos).astype(np.uint32)
+            pos += 4 * num_perm
+            stored.append((sig, size))
+        meta = orjson.loads(value[pos:])
         old = self._entries.get(article_id)
         if old is not None:
             self._remove_entry(old)
         entry = _Entry(
             id=article_id, url=meta.get("u"), root=meta.get("r"), seq=seq, published=published,
-            size=size, hashes=list(meta["h"]), slot=-1, alias_ids=list(meta.get("ai", [])),
+            hashes=list(meta["h"]), slots=[], alias_ids=list(meta.get("ai", [])),
             alias_urls=list(meta.get("au", [])),
         )
-        keys = band_keys(sig, self.config.bands, self.config.rows)[0]
-        self._place(entry, sig, keys)
+        for sig, size in stored:
+            keys = band_keys(sig, self.config.bands, self.config.rows)[0]
+            self._place(entry, sig, size, keys)
         self._register(entry)
         self._seq = max(self._seq, seq + 1)
 

@@ -279,3 +279,19 @@ def test_records_are_compact() -> None:
     per_article = sum(len(k) + len(v or b"") for k, v in records) / len(d)
     assert per_article <= 1024
     assert d.state_bytes()["per_article"] <= 1024
+
+
+def test_copy_of_first_version_found_after_revision(dedup: Deduplicator) -> None:
+    text = make_text(60)
+    dedup.check(art("a1", text, "https://g.example/1"))
+    rewritten = make_text(61)  # the revision replaces the whole text
+    assert dedup.check(art("a1", rewritten, "https://g.example/1")).kind == "revision"
+    old_copy = dedup.check(art("w1", text, "https://w.example/1", outlet="Wire"))
+    new_copy = dedup.check(art("w2", rewritten, "https://w.example/2", outlet="Wire"))
+    assert (old_copy.kind, old_copy.duplicate_of) == ("syndicated", "a1")
+    assert (new_copy.kind, new_copy.duplicate_of) == ("syndicated", "a1")
+    # A second revision replaces the latest version but keeps the first one indexed.
+    third = make_text(62)
+    dedup.check(art("a1", third, "https://g.example/1"))
+    assert dedup.check(art("w3", third, "https://w.example/3")).duplicate_of == "a1"
+    assert dedup.check(art("w4", text, "https://w.example/4")).duplicate_of == "a1"
