@@ -49,3 +49,22 @@ def test_dockerfile_installs_the_project_and_runs_the_worker():
     text = (ROOT / "Dockerfile").read_text()
     assert "pip install ." in text
     assert 'CMD ["worker"]' in text and 'ENTRYPOINT ["storystream"]' in text
+
+
+def test_readme_documents_every_setting_with_its_default():
+    readme = (ROOT / "README.md").read_text()
+    for setting in Settings.DOCS:
+        default = f"`{setting.default}`" if setting.default else "(empty)"
+        assert f"| `{setting.env}` | {default} |" in readme, setting.env
+
+
+def test_settings_defaults_match_their_documentation(monkeypatch):
+    for setting in Settings.DOCS:
+        monkeypatch.delenv(setting.env, raising=False)
+    settings = Settings.from_env()
+    assert settings.broker_url == "kafka://localhost:9092"
+    assert settings.web_port == 6066 and settings.raw_partitions == 4
+    monkeypatch.setenv("STORYSTREAM_WEB_PORT", "7000")
+    monkeypatch.setenv("STORYSTREAM_BROKER_PROFILE", "embedded")
+    changed = Settings.from_env()
+    assert changed.web_port == 7000 and changed.embedded
