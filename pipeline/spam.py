@@ -1,0 +1,209 @@
+"""Injected spam: foreign-script and gambling keyword runs at line starts, and the words they split.
+
+Hand-written because the pattern is positional: spam injectors prepend a run to a line (often
+breaking a word of the previous line), while legitimate non-Latin names and quotes sit inside
+sentences, after a space or an opening quote or bracket. Only runs at the very start of a line
+are candidates, and a run is removed only when its script is foreign to the article or it holds a
+gambling/SEO keyword.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+_HANGUL = "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff"
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u2e80-\u2fdf"
+_KANA = "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"
+_CJK_PUNCT = "\u3000-\u303f\uff01-\uff65"
+_FOREIGN = _HANGUL + _HAN + _KANA
+# Left-over single-byte mojibake may cling to a run whose bytes did not all decode.
+_CLING = "\u00a1-\u00ff\u0152-\u0192\u02c6\u02dc"
+_RUN = re.compile(
+    f"^(?:[{_FOREIGN}{_CJK_PUNCT}]|[0-9{_CLING}](?=[0-9{_CLING}]*[{_FOREIGN}]))"
+    f"[{_FOREIGN}{_CJK_PUNCT}0-9{_CLING}]*"
+)
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_FOREIGN_CHAR = re.compile(f"[{_FOREIGN}]")
+
+# Gambling/casino/SEO keywords that mark a run or short line as spam in any language.
+SPAM_KEYWORDS: tuple[str, ...] = (
+    # Korean
+    "카지노", "바카라", "토토", "릴게임", "바다이야기", "슬롯", "야마토", "게임몰", "먹튀", "경마",
+    "파칭코", "홀덤", "배팅", "온라인게임", "사설",
+    # Chinese
+    "娱乐", "博彩", "彩票", "赌场", "赌博", "百家乐", "老虎机", "棋牌", "六合彩", "时时彩", "真人",
+    "葡京", "澳门", "体育投注", "娛樂", "博彩網",
+    # Japanese
+    "カジノ", "パチンコ", "スロット", "オンライン", "ボーナス", "競馬", "パチスロ", "ギャンブル",
+    # Latin SEO/gambling
+    "casino", "slot gacor", "slot online", "togel", "judi", "poker online", "sbobet", "baccarat",
+    "sportsbook", "betting tips", "viagra", "cialis", "escort",
+)
+_LATIN_SPAM = re.compile(
+    r"\b(?:casino|slot gacor|slot online|togel|judi|poker online|sbobet|baccarat|sportsbook|"
+    r"bet365|jackpot|viagra|cialis|escort|payday loans?|crypto signals?)\b",
+    re.IGNORECASE,
+)
+_WORDS = re.compile(r"[A-Za-z]+")
+_SENTENCE_END = tuple(".!?:;\"”’)]…")
+
+
+@dataclass(slots=True)
+class SpamResult:
+    """Lines without spam, how many spam runs were removed and how many words rejoined."""
+
+    lines: list[str]
+    removed: int = 0
+    rejoined: int = 0
+    runs: list[str] = field(default_factory=list)
+
+
+def main_script(text: str) -> str:
+    """"latin", "hangul", "han", "kana" or "other": the script most letters belong to."""
+    counts = Counter()
+    sample = text[:4000]
+    counts["latin"] = len(_LATIN_LETTER.findall(sample))
+    counts["hangul"] = len(re.findall(f"[{_HANGUL}]", sample))
+    counts["kana"] = len(re.findall(f"[{_KANA}]", sample))
+    counts["han"] = len(re.findall(f"[{_HAN}]", sample))
+    if counts["kana"]:
+        # Japanese text mixes kana and kanji.
+        counts["kana"] += counts.pop("han") if counts["kana"] * 5 > counts["han"] else 0
+    script, n = counts.most_common(1)[0]
+    return script if n else "other"
+
+
+def _has_keyword(run: str) -> bool:
+    low = run.lower()
+    return any(k in low for k in SPAM_KEYWORDS)
+
+
+def _foreign_to(run: str, script: str) -> bool:
+    """True when the run's letters are in a script the article is not written in."""
+    if script == "latin":
+        return bool(_FOREIGN_CHAR.search(run))
+    if script == "hangul":
+        return bool(re.search(f"[{_HAN}{_KANA}]", run)) and not re.search(f"[{_HANGUL}]", run)
+    if script == "kana":
+        return bool(re.search(f"[{_HANGUL}]", run))
+    if script == "han":
+        return bool(re.search(f"[{_HANGUL}{_KANA}]", run))
+    return False
+
+
+def remove_spam(lines: list[str]) -> SpamResult:
+    """Drop spam runs at line starts and rejoin the words they split.
+
+    Args:
+        lines: the article's raw lines (whitespace not yet folded: a trailing space on the
+            previous line tells a split between words from a split inside a word).
+    """
+    text = "\n".join(lines)
+    if text.isascii():
+        if not _LATIN_SPAM.search(text):
+            return SpamResult(lines=lines)
+        return _remove_latin_spam_lines(lines)
+    script = main_script(text)
+    result = SpamResult(lines=[])
+    pending: list[tuple[int, str]] = []  # (index in out, rest) of lines that lost a run
+    out: list[str] = []
+    for line in lines:
+        stripped = line.lstrip()
+        m = _RUN.match(stripped)
+        run = m.group(0) if m else ""
+        if run and (" " not in run) and (_foreign_to(run, script) or _has_keyword(run)):
+            rest = stripped[len(run) :]
+            result.removed += 1
+            result.runs.append(run)
+            if not rest.strip():
+                continue
+            out.append(rest)
+            pending.append((len(out) - 1, rest))
+            continue
+        if _LATIN_SPAM.search(line) and _is_keyword_line(line, script):
+            result.removed += 1
+            result.runs.append(line.strip())
+            continue
+        out.append(line)
+    if not result.removed:
+        return SpamResult(lines=lines)
+    vocab = Counter(w.lower() for line in out for w in _WORDS.findall(line))
+    merged: list[str] = []
+    joins = {idx for idx, _ in pending}
+    for idx, line in enumerate(out):
+        if idx in joins and merged:
+            joined = _rejoin(merged[-1], line, vocab)
+            if joined is not None:
+                merged[-1] = joined
+                result.rejoined += 1
+                continue
+            line = line.lstrip()
+        merged.append(line)
+    result.lines = merged
+    return result
+
+
+def _is_keyword_line(line: str, script: str) -> bool:
+    """A short line made of gambling/SEO keywords (never a sentence of the article)."""
+    words = line.split()
+    if len(words) > 12 or line.rstrip().endswith((".", "!", "?", "”", '"')):
+        return False
+    return len(_LATIN_SPAM.findall(line)) >= 2 or script != "latin"
+
+
+def _zipf(word: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en")
+
+
+def _rejoin(prev: str, rest: str, vocab: Counter[str]) -> str | None:
+    """Join a line that lost its leading spam run to the line before, or None to keep it apart.
+
+    The run split the sentence when the previous line stops on a letter or digit (no closing
+    punctuation) and the rest goes on after at most one space. The two pieces are glued without
+    a space, unless both are common words on their own (word frequencies from wordfreq) while
+    the glued form is neither a known word nor used elsewhere in the article: "the / workers"
+    keeps its space, "relationshi / p" and "gener / ative" become one word.
+    """
+    if not prev or prev.endswith(_SENTENCE_END):
+        return None
+    if prev.endswith(" "):
+        return prev + rest.lstrip()
+    if not prev[-1].isalnum():
+        return None
+    body = rest[1:] if rest.startswith(" ") else rest
+    if not body or body[0].isspace():
+        return None
+    if body[0].isupper() and not rest.startswith(" "):
+        return None  # a run prefixed to a new paragraph
+    left = re.search(r"[A-Za-z]+$", prev)
+    right = re.match(r"[A-Za-z]+", body)
+    if left and right:
+        a, b = left.group(0).lower(), right.group(0).lower()
+        if (
+            len(b) > 1
+            and _zipf(a) >= 3.0
+            and _zipf(b) >= 3.0
+            and _zipf(a + b) < 1.5
+            and vocab[a + b] == 0
+        ):
+            return f"{prev} {body}"
+    elif not right and not body[0].isdigit():
+        return f"{prev} {body}" if body[0] in "“‘\"'([" else prev + body
+    return prev + body
+
+
+def _remove_latin_spam_lines(lines: list[str]) -> SpamResult:
+    out: list[str] = []
+    removed = 0
+    runs: list[str] = []
+    for line in lines:
+        if _LATIN_SPAM.search(line) and _is_keyword_line(line, "latin"):
+            removed += 1
+            runs.append(line.strip())
+            continue
+        out.append(line)
+    return SpamResult(lines=out, removed=removed, runs=runs)
