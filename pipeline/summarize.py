@@ -42,6 +42,8 @@ class SummaryConfig:
         min_sentence_words: shorter sentences are fragments, never selected.
         max_sentence_words: longer "sentences" are run-ons (usually a split failure).
         mmr_lambda: relevance versus novelty trade-off in maximal marginal relevance.
+        coverage_weight: weight of the story terms (by how many articles use them) a sentence
+            adds to the selection, per square root of its length.
         redundancy_threshold: two selected sentences are never more similar than this.
         centroid_terms: the story centroid keeps this many top-weighted terms.
         position_weight: bonus for sentences early in their article (news leads).
@@ -71,6 +73,7 @@ class SummaryConfig:
     min_sentence_words: int = 6
     max_sentence_words: int = 55
     mmr_lambda: float = 0.7
+    coverage_weight: float = 0.3
     redundancy_threshold: float = 0.5
     centroid_terms: int = 100
     position_weight: float = 0.35
@@ -484,31 +487,42 @@ class _Model:
     # -- selection ---------------------------------------------------------------------------
 
     def select(self, ranking: Sequence[int]) -> list[int]:
-        """Maximal marginal relevance over the ranked sentences, until the word budget."""
+        """Greedy selection until the word budget: maximal marginal relevance, plus a bonus for
+        the story terms a sentence adds that the chosen ones do not cover yet."""
         cfg = self.cfg
-        if not ranking:
+        candidates = [i for i in ranking if not self.superseded[i]]
+        if not candidates:
             return []
         score = self.score
-        lo, hi = float(score.min()), float(score.max())
+        lo, hi = float(score[candidates].min()), float(score[candidates].max())
         norm = (score - lo) / (hi - lo) if hi > lo else np.ones_like(score)
+        n_docs = max(len(self.docs), 1)
+        weight = (self.doc_df / n_docs) ** 2
+        binary = self.x.copy()
+        binary.data[:] = 1.0
+        length = np.array([s.n_words for s in self.sents], dtype=np.float64)
+        uncovered = np.ones(len(self.vocab))
         chosen: list[int] = []
         words_used = 0
-        candidates = [i for i in ranking if not self.superseded[i]]
         max_sim = np.zeros(len(self.sents))
-        while candidates and len(chosen) < cfg.max_sentences and words_used < cfg.target_words:
-            best, best_val = -1, -math.inf
-            for i in candidates:
-                if max_sim[i] >= cfg.redundancy_threshold:
-                    continue
-                val = cfg.mmr_lambda * norm[i] - (1 - cfg.mmr_lambda) * max_sim[i]
-                if val > best_val:
-                    best, best_val = i, val
-            if best < 0:
+        alive = np.zeros(len(self.sents), dtype=bool)
+        alive[candidates] = True
+        while alive.any() and len(chosen) < cfg.max_sentences and words_used < cfg.target_words:
+            val = cfg.mmr_lambda * norm - (1 - cfg.mmr_lambda) * max_sim
+            if cfg.coverage_weight:
+                gain = binary @ (weight * uncovered) / np.sqrt(length)
+                top = gain[alive].max()
+                if top > 0:
+                    val = val + cfg.coverage_weight * gain / top
+            val = np.where(alive & (max_sim < cfg.redundancy_threshold), val, -np.inf)
+            best = int(np.argmax(val))
+            if not np.isfinite(val[best]):
                 break
             chosen.append(best)
             words_used += self.sents[best].n_words
-            candidates.remove(best)
+            alive[best] = False
             max_sim = np.maximum(max_sim, self.sim[best])
+            uncovered[self.x[best].indices] = 0.0
         return chosen
 
     def sections(self, chosen: Sequence[int]) -> list[list[int]]:

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import orjson
 import pytest
-from test_summarize import STORY
 
 from agents.summarize_cmd import run_summarize
 from pipeline.errors import BadInput
 from schemas.records import StoryUpdate
+
+
+def _story():
+    """The made-up story of the summarize tests (loaded by path: tests are not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "summarize_story_fixture", Path(__file__).with_name("test_summarize.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.STORY
+
+
+STORY = _story()
 
 
 @pytest.fixture
