@@ -1,0 +1,133 @@
+"""The command-line contract: replay and normalize outputs, clear errors, ingest sources."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from agents.cli import cli
+from agents.ingest import bootstrap_of, iter_source
+
+runner = CliRunner()
+
+
+def _sample_lines() -> list[bytes]:
+    data = resources.files("agents") / "data" / "sample.jsonl"
+    return [line for line in data.read_bytes().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory) -> tuple[list[dict], list[dict], list[dict]]:
+    tmp = tmp_path_factory.mktemp("replay")
+    lines = _sample_lines()
+    source = tmp / "in.jsonl"
+    # The sample plus a malformed line and a non-object line in the middle.
+    source.write_bytes(b"\n".join(lines[:5] + [b"{oops", b"[1, 2]"] + lines[5:]) + b"\n")
+    out, stories = tmp / "out.jsonl", tmp / "stories.jsonl"
+    result = runner.invoke(
+        cli, ["replay", str(source), "--out", str(out), "--stories", str(stories), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    inputs = [
+        orjson.loads(x) if x.startswith(b"{") and x != b"{oops" else None
+        for x in source.read_bytes().splitlines()
+    ]
+    rows = [orjson.loads(x) for x in out.read_bytes().splitlines()]
+    updates = [orjson.loads(x) for x in stories.read_bytes().splitlines()]
+    return inputs, rows, updates
+
+
+def test_replay_writes_one_line_per_input_line_in_order(replayed):
+    inputs, rows, _ = replayed
+    assert len(rows) == len(inputs)
+    for given, row in zip(inputs, rows, strict=True):
+        assert set(row) >= {"id", "story_id", "duplicate_of", "dup_kind"}
+        if given is None:
+            assert row["story_id"] is None and "line" in row["error"]
+        else:
+            assert row["id"] == given["id"] and row["story_id"]
+
+
+def test_replay_puts_the_three_seeds_in_one_story_of_three(replayed):
+    _, rows, updates = replayed
+    seed_story = {r["story_id"] for r in rows if (r["id"] or "").startswith("seed-")}
+    assert len(seed_story) == 1
+    update = next(u for u in updates if u["story_id"] in seed_story)
+    assert update["article_count"] == 3
+    assert update["status_line"] == "Updated (3 articles)"
+    assert "¡" not in update["headline"] and "Ã" not in update["headline"]
+    cited = {n for s in update["sections"] for n in s["citations"]}
+    assert cited and cited <= {s["n"] for s in update["sources"]}
+    for section in update["sections"]:
+        assert section["heading"]
+        assert "[" in section["text"]
+
+
+def test_replay_marks_resend_revision_and_wire_copy(replayed):
+    inputs, rows, updates = replayed
+    kinds = {r["dup_kind"] for r in rows}
+    assert {"resend", "revision"} <= kinds
+    assert kinds & {"syndicated", "light_edit"}
+    by_id = {u["story_id"]: u for u in updates}
+    # Resends and revisions never add to a story's count.
+    for row in rows:
+        if row["dup_kind"] in ("resend", "revision"):
+            story = by_id[row["story_id"]]
+            ids = [a["article_id"] for a in story["articles"]]
+            assert len(ids) == len(set(ids)) == story["article_count"]
+
+
+def test_normalize_keeps_order_and_reports_bad_lines(tmp_path: Path):
+    source = tmp_path / "in.jsonl"
+    good = {"id": "n1", "url": "https://a.example/n1", "text": "First paragraph here.\nSecond."}
+    empty = {"id": "n2", "url": "https://a.example/n2", "text": "   "}
+    source.write_bytes(b"\n".join([orjson.dumps(good), orjson.dumps(empty), b"nope"]) + b"\n")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(cli, ["normalize", str(source), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    rows = [orjson.loads(x) for x in out.read_bytes().splitlines()]
+    assert [r["id"] for r in rows] == ["n1", "n2", None]
+    assert {"title", "text", "lang", "repairs"} <= set(rows[0])
+    assert "error" in rows[1] and "line 3" in rows[2]["error"]
+
+
+def test_missing_input_is_a_clear_error(tmp_path: Path):
+    missing = tmp_path / "nope.jsonl"
+    result = runner.invoke(cli, ["replay", str(missing), "--out", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 2
+    assert "not found" in result.output
+
+
+def test_ingest_reads_jsonl_folders_and_feeds(tmp_path: Path):
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_bytes(b'{"id": "x", "text": "t"}\n\n{"id": "y", "text": "u"}\n')
+    assert len(list(iter_source(str(jsonl)))) == 2
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "one.txt").write_text("Plain text article.")
+    (folder / "two.html").write_text("<html><body><p>Hi</p></body></html>")
+    (folder / "skip.png").write_bytes(b"\x89PNG")
+    docs = [orjson.loads(p) for p in iter_source(str(folder))]
+    assert [d["id"] for d in docs] == ["one", "two"]
+    assert docs[1]["content_type"] == "text/html"
+    feed = tmp_path / "feed.xml"
+    feed.write_text(
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Harbor Post</title>'
+        "<item><title>Bridge reopens</title><link>https://harbor.example/bridge</link>"
+        "<description>The bridge reopened.</description>"
+        "<pubDate>Mon, 12 Jan 2026 10:00:00 GMT</pubDate></item></channel></rss>"
+    )
+    (entry,) = [orjson.loads(p) for p in iter_source(str(feed))]
+    assert entry["url"] == "https://harbor.example/bridge"
+    assert entry["outlet"] == "Harbor Post" and entry["title"] == "Bridge reopens"
+    with pytest.raises(FileNotFoundError):
+        list(iter_source(str(tmp_path / "missing.jsonl")))
+
+
+def test_bootstrap_of_faust_urls():
+    assert bootstrap_of("kafka://a:9092;kafka://b:9092") == "a:9092,b:9092"
+    assert bootstrap_of("kafka://localhost:29092") == "localhost:29092"
