@@ -8,8 +8,8 @@ _DATELINE = re.compile(
     r"^(?:[A-Z][A-Z.'’-]+(?:[ ,]+[A-Z][A-Za-z.'’-]+){0,3},?"  # NARA / SEOUL, South Korea
     r"(?:\s*,?\s*[A-Z][a-z]{2,8}\.? \d{1,2})?"  # , Jan. 13
     r"(?:\s*\([A-Za-z .&-]{2,30}\))?"  # (Reuters)
-    r"|\([A-Za-z .&-]{2,30}\))"  # (AP)
-    r"\s*(?:[-—–:]{1,2}|\?)\s+"
+    r"|(?:[A-Z][a-z]{2,8}\.? \d{1,2} )?\([A-Za-z .&-]{2,30}\))"  # (AP) / Jan 13 (Reuters)
+    r"\s*(?:[-—–:_]{1,2}|\?)\s+"
 )
 _MOJIBAKE = re.compile(
     r"â€|Ã[\x80-\xbf¡-ÿ]|Â[\xa0-\xbf]|[¡-¿À-ÿ]{3,}|[\u0080-\u009f]|\ufffd|¡[°¯±]"

@@ -15,6 +15,7 @@ from pipeline.summarize import (
     summarize_story,
     terms_of,
 )
+from pipeline.summary_clean import clean_sentence, is_future, is_quote
 from pipeline.text import split_sentences
 from schemas.records import Article, DedupVerdict, RelatedStory, StoryUpdate
 
@@ -265,3 +266,47 @@ def test_thirty_article_refresh_is_fast():
     for _ in range(3):
         run(ms)
     assert (time.process_time() - start) / 3 < 0.1
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("WASHINGTON (AP) _ The council voted on Tuesday to close the old bridge.",
+         "The council voted on Tuesday to close the old bridge."),
+        ("BRACKWATER, Jan. 13 (Valley Wire) -- The dam held through the night again.",
+         "The dam held through the night again."),
+        ("TESSEL — Crews opened the spillway early on Tuesday morning.",
+         "Crews opened the spillway early on Tuesday morning."),
+        ("The U.S. - backed plan was signed by both sides on Monday.",
+         "The U.S. - backed plan was signed by both sides on Monday."),
+    ],
+)
+def test_datelines_are_stripped(raw, expected):
+    assert clean_sentence(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "Workers inspect the cracked wall of the dam on Monday. (Valley Photo)",
+        "By Jane Roe and John Doe, Staff Writers of the Valley Post",
+        "Leave a Reply to this story about the dam and the river.",
+        "The mayor said the town was \u00a1\u00b0ready\u00a1\u00b1 for the flood waters.",
+        "The mayor spoke to residents \ub9b4\uac8c\uc784 about the dam on Monday.",
+        "JU7UZSH6RROOFJOKUDWTG56KLU the mayor spoke about the dam.",
+        "the mayor spoke to residents about the dam on Monday.",
+        "Mayor spoke.",
+        "Subscribe to our newsletter for more news about the Tessel valley.",
+        "Read more at https://example.org/dam about the dam on the Tessel.",
+        "The mayor spoke to residents about the dam on Monday and then",
+    ],
+)
+def test_junk_is_not_summary_material(junk):
+    assert clean_sentence(junk) is None
+
+
+def test_future_and_quote_markers():
+    assert is_future("The authority will open the spillway on Tuesday.")
+    assert is_future("The vote is expected to take place next week.")
+    assert not is_future("The authority opened the spillway on Tuesday.")
+    assert is_quote("\u201cWe are ready,\u201d the mayor said.")
