@@ -13,7 +13,13 @@ import numpy as np
 from scipy import sparse
 
 from pipeline.errors import BadInput
-from pipeline.summary_clean import clean_sentence, is_caption_paragraph, is_future, is_quote
+from pipeline.summary_clean import (
+    clean_sentence,
+    is_caption_paragraph,
+    is_future,
+    is_quote,
+    strip_dateline,
+)
 from pipeline.text import STOPWORDS, split_sentences, words
 from schemas.records import (
     Article,
@@ -50,6 +56,8 @@ class SummaryConfig:
         support_weight: bonus for sentences many articles report.
         recency_weight: bonus for sentences from the newest articles.
         quote_penalty: malus for sentences opening with a direct quotation.
+        anaphora_penalty: malus for sentences opening with a pronoun or "This"/"But", which
+            lean on a sentence the summary may not carry.
         cite_similarity: cosine at which another article's sentence reports the same thing,
             so that article is cited too.
         claim_similarity: cosine at which an outlet "carries" a claim (minority reports and
@@ -66,10 +74,10 @@ class SummaryConfig:
 
     max_sections: int = 5
     min_sections: int = 3
-    max_sentences: int = 14
+    max_sentences: int = 15
     target_words: int = 330
     overview_sentences: int = 3
-    max_section_sentences: int = 4
+    max_section_sentences: int = 3
     min_sentence_words: int = 6
     max_sentence_words: int = 55
     mmr_lambda: float = 0.7
@@ -80,6 +88,7 @@ class SummaryConfig:
     support_weight: float = 0.3
     recency_weight: float = 0.1
     quote_penalty: float = 0.3
+    anaphora_penalty: float = 0.1
     cite_similarity: float = 0.5
     claim_similarity: float = 0.35
     supersede_similarity: float = 0.3
@@ -92,6 +101,10 @@ class SummaryConfig:
 
 
 _MARKER = re.compile(r"\s*\[\d+\]")
+_ANAPHORA = re.compile(
+    r"^(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their|But|And|Also|However|"
+    r"Meanwhile|Still|Yet|The two)\b"
+)
 _TITLE_SUFFIX = re.compile(r"\s+[|–—-]\s+[^|–—-]{2,60}$")
 _TITLE_PREFIX = re.compile(
     r"^(?:UPDATE\s*\d*|UPDATED|BREAKING|WATCH|VIDEO|LIVE|EXCLUSIVE|ANALYSIS|OPINION)\s*[:|-]\s*",
@@ -136,7 +149,7 @@ def strip_markers(text: str) -> str:
 
 def clean_title(title: str, outlet: str = "") -> str:
     """A headline without "| Outlet" suffixes or "UPDATE:" style prefixes."""
-    t = " ".join(title.split())
+    t = strip_dateline(" ".join(title.split()))
     t = _TITLE_PREFIX.sub("", t)
     for _ in range(2):
         m = _TITLE_SUFFIX.search(t)
@@ -463,6 +476,8 @@ class _Model:
             + cfg.support_weight * support
             + cfg.recency_weight * recency
             - cfg.quote_penalty * np.array([s.quote for s in self.sents], dtype=np.float64)
+            - cfg.anaphora_penalty
+            * np.array([_ANAPHORA.match(s.text) is not None for s in self.sents], dtype=np.float64)
         )
         superseded = self._superseded()
         score[superseded] -= 10.0
@@ -600,7 +615,7 @@ class _Model:
         docs = self.docs
         titles = [clean_title(d.article.title, d.article.outlet) for d in docs]
         if not any(titles):
-            return self.sents[self.rank()[0]].text if self.sents else ""
+            return self.sents[int(np.argmax(self.score))].text if self.sents else ""
         if len(self.vocab) == 0:
             return next(t for t in titles if t)
         vec = self.vectorize(titles)
@@ -608,10 +623,21 @@ class _Model:
         n = len(docs)
         order = sorted(range(n), key=lambda d: (docs[d].article.published, d))
         recency = {d: r / max(n - 1, 1) for r, d in enumerate(order)}
-        best = max(
-            (d for d in range(n) if titles[d]),
-            key=lambda d: (rel[d] + 0.05 * recency[d], -d),
-        )
+
+        def fit(d: int) -> float:
+            # Headlines are short phrases; a sentence-like or very long "title" is usually a
+            # lead sentence the scraper took for one.
+            n_words = len(titles[d].split())
+            shape = 0.0
+            if n_words > 14:
+                shape -= 0.02 * (n_words - 14)
+            if n_words < 4:
+                shape -= 0.1
+            if titles[d].endswith("."):
+                shape -= 0.1
+            return float(rel[d]) + 0.05 * recency[d] + shape
+
+        best = max((d for d in range(n) if titles[d]), key=lambda d: (fit(d), -d))
         return titles[best]
 
     def heading(
@@ -727,7 +753,7 @@ def _phrases(text: str, longest: int = 4) -> list[list[str]]:
             _PHRASE_WORD.fullmatch(token)
             and low not in STOPWORDS
             and len(low) > 1
-            and not (low in _VERBS and token.islower())
+            and low not in _VERBS
         ):
             run.append(token.strip("’'"))
             continue
@@ -747,7 +773,11 @@ _VERB_WORDS = (
     "met meet meets hold holds held took take takes make makes made give gives gave seek "
     "seeks sought find found agree agreed warn warns urge urges called call calls expect "
     "expects reaffirm reaffirmed discuss discussed pledge pledged mark marks noted added "
-    "another several many much last next former"
+    "another several many much last next former despite including amid according earlier "
+    "later likewise already however meanwhile although though whether saying adding "
+    "january february march april may june july august september october november december "
+    "monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow "
+    "week weeks month months year years day days time"
 )
 _VERBS = frozenset(_VERB_WORDS.split())
 
