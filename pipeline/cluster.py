@@ -8,10 +8,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import orjson
 
-from pipeline.text import STOPWORDS, content_words, stable_hash
+from pipeline.text import STOPWORDS, WORD_RE, content_words, stable_hash
 from schemas.records import Article, DedupVerdict, StoryAssignment
 
 # A capitalized phrase: capitalized words (inner dots as in "U.S" kept), optionally joined by
@@ -24,6 +25,7 @@ _CAP_PHRASE = re.compile(
     + _CAP_WORD
     + r")*"
 )
+_YEAR = re.compile(r"\b(?:19[5-9]\d|20[0-4]\d)\b")
 _ANY_WORD = re.compile(r"[^\W_]+")
 _TITLES = frozenset(
     re.split(r"\s+", "mr mrs ms dr st gen sen rep gov lt col sgt prof capt det")
@@ -49,6 +51,10 @@ FEATURE_NAMES: tuple[str, ...] = (
     "same_outlet_recent",
     "log_story_size",
     "cos_rank_margin",
+    "year_conflict",
+    "cos_lede",
+    "article_names_missing",
+    "story_names_missing",
 )
 
 
@@ -62,12 +68,23 @@ class ClusterConfig:
         title_weight: how many body occurrences one title occurrence of a word counts for.
         max_body_chars: only the start of the body is read (the lede and first paragraphs
             carry the story; the cost per article stays bounded).
+        lede_chars: the opening of the body that, with the title, forms the lede vector (the
+            lede names the event; the rest of the body often recounts background).
         max_article_terms: an article vector keeps its heaviest terms only (speed, noise).
         max_article_entities: the same for its capitalized-phrase vector.
         max_story_terms: a story centroid keeps its heaviest terms only (bounded memory).
-        index_terms: heaviest centroid terms under which a story is listed in the index.
+        max_story_entities: a story's entity centroid keeps its heaviest entries only.
+        index_terms: heaviest terms of each joining article under which its story is listed
+            in the candidate index.
+        index_entities: heaviest entities of each joining article listed likewise.
+        max_index_terms: most index entries per story.
         query_terms: heaviest article terms looked up in the index.
-        max_candidates: stories scored in full per article (best index accumulations).
+        query_entities: heaviest article entities looked up in the index.
+        max_posting: a query term listed for more active stories than this is too common to
+            tell stories apart and is skipped (this bounds the lookup cost per article).
+        max_candidates: stories retrieved per article (best index accumulations); each gets
+            the cheap centroid cosine.
+        max_scored: candidates, best by centroid cosine, that get the full model.
         recent_members: member vectors a story keeps for the best-member similarity.
         same_outlet_seconds: window of the "same outlet wrote into this story" signal.
         weights: logistic coefficients, one per name in :data:`FEATURE_NAMES`.
@@ -80,23 +97,33 @@ class ClusterConfig:
         related_cosine: centroid cosine at which two stories are linked as related.
     """
 
-    dormant_after_seconds: float = 7 * 86400.0
+    dormant_after_seconds: float = 400 * 86400.0
     title_weight: float = 2.0
-    max_body_chars: int = 4000
+    max_body_chars: int = 2000
+    lede_chars: int = 400
     max_article_terms: int = 60
     max_article_entities: int = 40
     max_story_terms: int = 300
-    index_terms: int = 40
-    query_terms: int = 30
+    max_story_entities: int = 150
+    index_terms: int = 12
+    index_entities: int = 6
+    max_index_terms: int = 160
+    query_terms: int = 20
+    query_entities: int = 10
+    max_posting: int = 200
     max_candidates: int = 8
+    max_scored: int = 4
     recent_members: int = 4
     same_outlet_seconds: float = 3600.0
-    weights: tuple[float, ...] = (12.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    weights: tuple[float, ...] = (12.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
     bias: float = -3.0
     join_probability: float = 0.5
     merge_probability: float = 1.01
     merge_centroid_cosine: float = 0.6
     related_cosine: float = 0.2
+
+
+_BY_WEIGHT_THEN_TERM = itemgetter(1, 0)
 
 
 def _sigmoid(x: float) -> float:
@@ -107,13 +134,57 @@ def _sigmoid(x: float) -> float:
 
 
 def _normalize(vec: dict[str, float], keep: int) -> dict[str, float]:
-    """Keep the ``keep`` heaviest entries and scale to unit length."""
-    if len(vec) > keep:
-        vec = dict(heapq.nlargest(keep, vec.items(), key=lambda kv: (kv[1], kv[0])))
+    """The ``keep`` heaviest entries, heaviest first (ties by term), scaled to unit length."""
+    vec = dict(sorted(vec.items(), key=_BY_WEIGHT_THEN_TERM, reverse=True)[:keep])
     norm = math.sqrt(sum(v * v for v in vec.values()))
     if norm == 0.0:
         return {}
     return {k: v / norm for k, v in vec.items()}
+
+
+def _truncate(vec: dict[str, float], keep: int) -> dict[str, float]:
+    return dict(sorted(vec.items(), key=_BY_WEIGHT_THEN_TERM, reverse=True)[:keep])
+
+
+def _accumulate(
+    cur: dict[str, float], norm: float, vec: dict[str, float], keep: int
+) -> tuple[dict[str, float], float]:
+    """Add ``vec`` to ``cur`` keeping its norm up to date; trim to ``keep`` terms lazily."""
+    sq = norm * norm
+    get = cur.get
+    for t, w in vec.items():
+        old = get(t, 0.0)
+        new = old + w
+        cur[t] = new
+        sq += new * new - old * old
+    if len(cur) > keep + keep // 2:
+        cur = _truncate(cur, keep)
+        sq = sum(v * v for v in cur.values())
+    return cur, math.sqrt(max(sq, 0.0))
+
+
+def _year_conflict(doc_years: dict[str, int], story_years: dict[str, int]) -> float:
+    """1 when the article's most-cited year is not among the story's, both citing years."""
+    if not doc_years or not story_years:
+        return 0.0
+    top = max(doc_years.items(), key=lambda kv: (kv[1], kv[0]))[0]
+    return 0.0 if top in story_years else 1.0
+
+
+_TOP_NAMES = 3
+
+
+def _missing(names: list[str], other: dict[str, float]) -> float:
+    """Share of ``names`` absent from ``other`` (0 when there are no names)."""
+    if not names:
+        return 0.0
+    return sum(1 for n in names if n not in other) / len(names)
+
+
+def _top_names(entities: dict[str, float]) -> list[str]:
+    return [k for k, _ in sorted(entities.items(), key=_BY_WEIGHT_THEN_TERM, reverse=True)][
+        :_TOP_NAMES
+    ]
 
 
 def _dot(small: dict[str, float], big: dict[str, float]) -> float:
@@ -129,11 +200,7 @@ def _cosine(a: dict[str, float], b: dict[str, float], b_norm: float) -> float:
     return _dot(a, b) / b_norm
 
 
-def _norm(vec: dict[str, float]) -> float:
-    return math.sqrt(sum(v * v for v in vec.values()))
-
-
-def capitalized_phrases(text: str) -> list[str]:
+def capitalized_phrases(text: str, lower_words: set[str] | None = None) -> list[str]:
     """Capitalized phrases (names, places, organisations) and their words, lower-cased.
 
     Leading stopwords and titles are dropped ("The Bank of England" -> "bank of england",
@@ -141,10 +208,22 @@ def capitalized_phrases(text: str) -> list[str]:
     also uses in lower case ("Okay", "First") or a day or month name is not a name. The words
     of a longer phrase are listed too, so "Victor Hale" and a later "Hale" share a key.
     Hand-written because a tagger would cost far more than the whole per-article budget.
+
+    Args:
+        text: the text to scan.
+        lower_words: the words the text uses in lower case, when the caller has them.
     """
-    lower_words = {w for w in _ANY_WORD.findall(text) if w.islower()}
+    if lower_words is None:
+        lower_words = {w for w in _ANY_WORD.findall(text) if w.islower()}
     found: list[str] = []
     for match in _CAP_PHRASE.findall(text):
+        if " " not in match and "." not in match:
+            word = match.lower()
+            if word.endswith(("'s", "’s")):
+                word = word[:-2]
+            if len(word) > 1 and word not in _NOT_NAMES and word not in lower_words:
+                found.append(word)
+            continue
         parts = [
             p[:-2] if p.endswith(("'s", "’s")) else p
             for p in match.replace(". ", " ").rstrip(".").lower().split()
@@ -174,6 +253,8 @@ class _Doc:
     title: dict[str, float]
     time: float
     outlet: str
+    years: dict[str, int] = field(default_factory=dict)
+    lede: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -186,8 +267,10 @@ class _Story:
     centroid: dict[str, float] = field(default_factory=dict)
     entities: dict[str, float] = field(default_factory=dict)
     title: dict[str, float] = field(default_factory=dict)
+    lede: dict[str, float] = field(default_factory=dict)
     recent: list[dict[str, float]] = field(default_factory=list)
     outlets: dict[str, float] = field(default_factory=dict)
+    years: dict[str, int] = field(default_factory=dict)
     titled: int = 0
     dormant: bool = False
     merged_into: str | None = None
@@ -195,6 +278,8 @@ class _Story:
     c_norm: float = 0.0
     e_norm: float = 0.0
     t_norm: float = 0.0
+    l_norm: float = 0.0
+    top_names: list[str] = field(default_factory=list)
     indexed: list[str] = field(default_factory=list)
 
     def to_bytes(self) -> bytes:
@@ -210,21 +295,25 @@ class _Story:
                 "title": self.title,
                 "recent": self.recent,
                 "outlets": self.outlets,
+                "years": self.years,
                 "titled": self.titled,
                 "dormant": self.dormant,
                 "merged_into": self.merged_into,
                 "group": self.group,
+                "indexed": self.indexed,
+                "c_norm": self.c_norm,
+                "e_norm": self.e_norm,
+                "t_norm": self.t_norm,
+                "lede": self.lede,
+                "l_norm": self.l_norm,
+                "top_names": self.top_names,
             }
         )
 
     @classmethod
     def from_bytes(cls, payload: bytes) -> _Story:
         data = orjson.loads(payload)
-        story = cls(**data)
-        story.c_norm = _norm(story.centroid)
-        story.e_norm = _norm(story.entities)
-        story.t_norm = _norm(story.title)
-        return story
+        return cls(**data)
 
 
 class StoryAssigner:
@@ -388,11 +477,21 @@ class StoryAssigner:
             cut = body.rfind(" ", 0, cfg.max_body_chars)
             body = body[: cut if cut > 0 else cfg.max_body_chars]
         title_words = content_words(title)
-        tf: Counter[str] = Counter(content_words(body))
+        # One tokenization of the original-case text gives both the lower-cased content
+        # words and the words the text uses in lower case (for the name heuristic).
+        tf: dict[str, float] = {}
+        lower_words: set[str] = set()
+        stop = STOPWORDS
+        for tok, n in Counter(WORD_RE.findall(title + "\n" + body)).items():
+            low = tok.lower()
+            if low == tok:
+                lower_words.add(tok)
+            if len(low) > 1 and low not in stop:
+                tf[low] = tf.get(low, 0) + n
         for w in title_words:
-            tf[w] += cfg.title_weight
+            tf[w] += cfg.title_weight - 1.0
         ents: Counter[str] = Counter(
-            ["e:" + p for p in capitalized_phrases(title + "\n" + body)]
+            ["e:" + p for p in capitalized_phrases(title + "\n" + body, lower_words)]
         )
         if learn:
             self._docs += 1
@@ -414,39 +513,56 @@ class StoryAssigner:
             cfg.max_article_entities,
         )
         tvec = _normalize({t: top - log(df_get(t, 0) + 1) for t in set(title_words)}, 30)
-        return _Doc(terms, entities, tvec, article.published, article.outlet or "")
+        years = dict(Counter(_YEAR.findall(title + " " + body)))
+        lede_words = set(title_words)
+        lede_words.update(content_words(body[: cfg.lede_chars]))
+        lede = _normalize({t: top - log(df_get(t, 0) + 1) for t in lede_words}, 40)
+        return _Doc(terms, entities, tvec, article.published, article.outlet or "", years, lede)
 
     def _candidates(self, doc: _Doc) -> list[_Story]:
+        """Active stories sharing the article's heaviest terms, best accumulated weight first."""
         cfg = self.config
+        index = self._index
         acc: dict[str, float] = {}
-        query = heapq.nlargest(cfg.query_terms, doc.terms.items(), key=lambda kv: kv[1])
-        query += list(doc.entities.items())[: cfg.query_terms]
-        for term, weight in query:
-            postings = self._index.get(term)
-            if not postings:
-                continue
-            for sid, sw in postings.items():
-                acc[sid] = acc.get(sid, 0.0) + weight * sw
+        get = acc.get
+        max_posting = cfg.max_posting
+        for items, n in ((doc.terms, cfg.query_terms), (doc.entities, cfg.query_entities)):
+            for term, weight in list(items.items())[:n]:
+                postings = index.get(term)
+                if postings and len(postings) <= max_posting:
+                    for sid in postings:
+                        acc[sid] = get(sid, 0.0) + weight
         if not acc:
             return []
-        best = heapq.nlargest(
-            cfg.max_candidates, acc.items(), key=lambda kv: (kv[1], -self._stories[kv[0]].seq)
+        stories = self._stories
+        best = heapq.nsmallest(
+            cfg.max_candidates, acc.items(), key=lambda kv: (-kv[1], stories[kv[0]].seq)
         )
-        return [self._stories[sid] for sid, _ in best]
+        return [stories[sid] for sid, _ in best]
 
-    def features(self, doc: _Doc, story: _Story) -> list[float]:
-        """Signals for "this article belongs to this story", named in FEATURE_NAMES."""
+    def features(self, doc: _Doc, story: _Story, cos_c: float | None = None) -> list[float]:
+        """Signals for "this article belongs to this story", named in FEATURE_NAMES.
+
+        The last one (margin over the next-best candidate's centroid cosine) is filled in by
+        the caller, which sees all candidates.
+        """
         cfg = self.config
-        cos_c = _cosine(doc.terms, story.centroid, story.c_norm)
-        cos_m = max((_dot(doc.terms, m) for m in story.recent), default=0.0)
+        if cos_c is None:
+            cos_c = _cosine(doc.terms, story.centroid, story.c_norm)
+        terms = doc.terms
+        cos_m = max((_dot(terms, m) for m in story.recent), default=0.0)
         cos_e = _cosine(doc.entities, story.entities, story.e_norm)
         has_t = 1.0 if (doc.title and story.t_norm > 0.0) else 0.0
         cos_t = _cosine(doc.title, story.title, story.t_norm) if has_t else 0.0
         gap = max(0.0, doc.time - story.last, story.first - doc.time) / 86400.0
         last_here = story.outlets.get(doc.outlet) if doc.outlet else None
+        # Date-only times (exactly midnight) say nothing about minutes between articles.
         same = (
             1.0
-            if last_here is not None and abs(doc.time - last_here) <= cfg.same_outlet_seconds
+            if last_here is not None
+            and abs(doc.time - last_here) <= cfg.same_outlet_seconds
+            and doc.time % 86400.0 != 0.0
+            and last_here % 86400.0 != 0.0
             else 0.0
         )
         return [
@@ -459,6 +575,10 @@ class StoryAssigner:
             same,
             math.log(story.count + 1.0),
             0.0,
+            _year_conflict(doc.years, story.years),
+            _cosine(doc.lede, story.lede, story.l_norm),
+            _missing(list(doc.entities)[:_TOP_NAMES], story.entities),
+            _missing(story.top_names, doc.entities),
         ]
 
     def score(self, feats: list[float]) -> float:
@@ -467,14 +587,25 @@ class StoryAssigner:
         return _sigmoid(cfg.bias + sum(w * f for w, f in zip(cfg.weights, feats, strict=True)))
 
     def _scored(self, doc: _Doc) -> list[tuple[float, _Story, list[float]]]:
+        """Candidates with their features and join probability, best first.
+
+        Every retrieved candidate gets the cheap centroid cosine; the ``max_scored`` best by
+        it get the full features and the model's probability.
+        """
         cands = self._candidates(doc)
-        rows = [(self.features(doc, s), s) for s in cands]
-        if rows:
-            best_c = sorted((f[0] for f, _ in rows), reverse=True) + [0.0]
-            for f, _ in rows:
-                other = best_c[1] if f[0] == best_c[0] else best_c[0]
-                f[8] = f[0] - other
-        scored = [(self.score(f), s, f) for f, s in rows]
+        if not cands:
+            return []
+        terms = doc.terms
+        cheap = sorted(
+            ((_cosine(terms, s.centroid, s.c_norm), s) for s in cands),
+            key=lambda r: (-r[0], r[1].seq),
+        )
+        coss = [c for c, _ in cheap] + [0.0]
+        scored = []
+        for i, (cos_c, story) in enumerate(cheap[: self.config.max_scored]):
+            f = self.features(doc, story, cos_c)
+            f[8] = cos_c - (coss[1] if i == 0 else coss[0])
+            scored.append((self.score(f), story, f))
         scored.sort(key=lambda r: (-r[0], r[1].seq))
         return scored
 
@@ -498,59 +629,76 @@ class StoryAssigner:
             self._dirty["s:" + sid] = None
 
     def _index_story(self, story: _Story) -> None:
-        k = self.config.index_terms
-        top = heapq.nlargest(k, story.centroid.items(), key=lambda kv: (kv[1], kv[0]))
-        top += heapq.nlargest(k // 2, story.entities.items(), key=lambda kv: (kv[1], kv[0]))
-        new_terms = []
-        keep = {t for t, _ in top}
-        for term, weight in top:
-            self._index.setdefault(term, {})[story.id] = weight / (
-                story.c_norm if not term.startswith("e:") else story.e_norm or 1.0
-            )
-            new_terms.append(term)
+        """List the story in the index under all its index terms."""
+        index = self._index
+        sid = story.id
         for term in story.indexed:
-            if term not in keep:
-                postings = self._index.get(term)
-                if postings is not None:
-                    postings.pop(story.id, None)
-                    if not postings:
-                        del self._index[term]
-        story.indexed = new_terms
+            postings = index.get(term)
+            if postings is None:
+                index[term] = {sid: None}
+            else:
+                postings[sid] = None
 
     def _unindex_story(self, story: _Story) -> None:
+        index = self._index
         for term in story.indexed:
-            postings = self._index.get(term)
+            postings = index.get(term)
             if postings is not None:
                 postings.pop(story.id, None)
                 if not postings:
-                    del self._index[term]
-        story.indexed = []
+                    del index[term]
+
+    def _add_index_terms(self, story: _Story, doc: _Doc) -> None:
+        """Index the story under the joining article's heaviest terms and entities."""
+        cfg = self.config
+        have = set(story.indexed)
+        room = cfg.max_index_terms - len(story.indexed)
+        if room <= 0:
+            return
+        fresh = [
+            t
+            for t in (
+                *list(doc.terms)[: cfg.index_terms],
+                *list(doc.entities)[: cfg.index_entities],
+            )
+            if t not in have
+        ][:room]
+        story.indexed.extend(fresh)
+        if story.dormant:
+            return
+        index = self._index
+        sid = story.id
+        for term in fresh:
+            postings = index.get(term)
+            if postings is None:
+                index[term] = {sid: None}
+            else:
+                postings[sid] = None
 
     def _add_to_story(self, story: _Story, doc: _Doc, article: Article) -> None:
+        """Add an article's vectors to the story (centroids, recent members, index terms)."""
         cfg = self.config
-        for vec, attr, keep in (
-            (doc.terms, "centroid", cfg.max_story_terms),
-            (doc.entities, "entities", 150),
-            (doc.title, "title", 100),
-        ):
-            cur: dict[str, float] = getattr(story, attr)
-            for t, w in vec.items():
-                cur[t] = cur.get(t, 0.0) + w
-            if len(cur) > keep:
-                cur = dict(heapq.nlargest(keep, cur.items(), key=lambda kv: (kv[1], kv[0])))
-            setattr(story, attr, cur)
+        story.centroid, story.c_norm = _accumulate(
+            story.centroid, story.c_norm, doc.terms, cfg.max_story_terms
+        )
+        story.entities, story.e_norm = _accumulate(
+            story.entities, story.e_norm, doc.entities, cfg.max_story_entities
+        )
+        story.title, story.t_norm = _accumulate(story.title, story.t_norm, doc.title, 100)
+        story.lede, story.l_norm = _accumulate(story.lede, story.l_norm, doc.lede, 150)
+        story.top_names = _top_names(story.entities)
         if doc.title:
             story.titled += 1
+        for year, n in doc.years.items():
+            story.years[year] = story.years.get(year, 0) + n
         story.recent.append(doc.terms)
         if len(story.recent) > cfg.recent_members:
             story.recent.pop(0)
-        story.c_norm = _norm(story.centroid)
-        story.e_norm = _norm(story.entities)
-        story.t_norm = _norm(story.title)
         self._touch(story, article)
+        self._add_index_terms(story, doc)
 
     def _touch(self, story: _Story, article: Article) -> None:
-        """Count one more article in the story and refresh its times and index entry."""
+        """Count one more article in the story, refresh its times, wake it if dormant."""
         story.count += 1
         t = article.published
         story.first = min(story.first, t)
@@ -561,8 +709,8 @@ class StoryAssigner:
             story.outlets[article.outlet] = t if prev is None else max(prev, t)
         if story.dormant:
             story.dormant = False
+            self._index_story(story)
         heapq.heappush(self._expiry, (story.last, story.seq, story.id))
-        self._index_story(story)
         self._dirty["s:" + story.id] = None
 
     def _new_story(self, article: Article) -> _Story:
@@ -616,24 +764,94 @@ class StoryAssigner:
             story = self._new_story(article)
             is_new = True
         self._add_to_story(story, doc, article)
+        if not is_new:
+            story, merged = self._merge_converging(story, scored)
         self._link(article.id, story.id)
         self._relate(story, scored)
         return self._answer(story.id, article, verdict, prob, is_new, merged)
+
+    def _merge_converging(
+        self, story: _Story, scored: list[tuple[float, _Story, list[float]]]
+    ) -> tuple[_Story, list[str]]:
+        """Merge other candidates the article also fits, when their centroids have converged.
+
+        The older story survives (its id is the one subscribers know best); the answer lists
+        the absorbed ids so that downstream can publish the merge.
+        """
+        cfg = self.config
+        merged: list[str] = []
+        for prob, other, _ in scored[1:]:
+            if prob < cfg.merge_probability or other.merged_into is not None:
+                continue
+            if other.id == story.id or other.dormant or story.c_norm == 0.0:
+                continue
+            cos = _dot(story.centroid, other.centroid) / (story.c_norm * other.c_norm or 1.0)
+            if cos < cfg.merge_centroid_cosine:
+                continue
+            survivor, gone = (story, other) if story.seq < other.seq else (other, story)
+            self._absorb(survivor, gone)
+            merged.append(gone.id)
+            story = survivor
+        return story, merged
+
+    def _absorb(self, survivor: _Story, gone: _Story) -> None:
+        """Move everything of ``gone`` into ``survivor``; ``gone`` points at it from now on."""
+        cfg = self.config
+        survivor.centroid, survivor.c_norm = _accumulate(
+            survivor.centroid, survivor.c_norm, gone.centroid, cfg.max_story_terms
+        )
+        survivor.entities, survivor.e_norm = _accumulate(
+            survivor.entities, survivor.e_norm, gone.entities, cfg.max_story_entities
+        )
+        survivor.title, survivor.t_norm = _accumulate(
+            survivor.title, survivor.t_norm, gone.title, 100
+        )
+        survivor.lede, survivor.l_norm = _accumulate(
+            survivor.lede, survivor.l_norm, gone.lede, 150
+        )
+        survivor.top_names = _top_names(survivor.entities)
+        survivor.count += gone.count
+        survivor.titled += gone.titled
+        survivor.first = min(survivor.first, gone.first)
+        survivor.last = max(survivor.last, gone.last)
+        for outlet, t in gone.outlets.items():
+            survivor.outlets[outlet] = max(t, survivor.outlets.get(outlet, t))
+        for year, n in gone.years.items():
+            survivor.years[year] = survivor.years.get(year, 0) + n
+        survivor.recent = (survivor.recent + gone.recent)[-cfg.recent_members :]
+        have = set(survivor.indexed)
+        extra = [t for t in gone.indexed if t not in have]
+        extra = extra[: max(0, cfg.max_index_terms - len(survivor.indexed))]
+        survivor.indexed.extend(extra)
+        self._unindex_story(gone)
+        gone.merged_into = survivor.id
+        if survivor.dormant:
+            survivor.dormant = False
+        self._index_story(survivor)
+        heapq.heappush(self._expiry, (survivor.last, survivor.seq, survivor.id))
+        self._union_groups(survivor, gone)
+        self._groups[survivor.group].discard(gone.id)
+        self._dirty["s:" + survivor.id] = None
+        self._dirty["s:" + gone.id] = None
 
     def _relate(self, story: _Story, scored: list[tuple[float, _Story, list[float]]]) -> None:
         """Link the story with candidates whose centroids are close enough (related group)."""
         for _, other, feats in scored:
             if other.id == story.id or feats[0] < self.config.related_cosine:
                 continue
-            if story.group == other.group:
-                continue
-            ga, gb = self._stories[story.group], self._stories[other.group]
-            keep, gone = (ga, gb) if ga.seq < gb.seq else (gb, ga)
-            moved = self._groups.pop(gone.id)
-            for sid in moved:
-                self._stories[sid].group = keep.id
-                self._dirty["s:" + sid] = None
-            self._groups[keep.id] |= moved
+            self._union_groups(story, other)
+
+    def _union_groups(self, a: _Story, b: _Story) -> None:
+        """Put the related-story groups of ``a`` and ``b`` together (the older group's id)."""
+        if a.group == b.group:
+            return
+        ga, gb = self._stories[a.group], self._stories[b.group]
+        keep, gone = (ga, gb) if ga.seq < gb.seq else (gb, ga)
+        moved = self._groups.pop(gone.id)
+        for sid in moved:
+            self._stories[sid].group = keep.id
+            self._dirty["s:" + sid] = None
+        self._groups.setdefault(keep.id, set()).update(moved)
 
     def _answer(
         self,

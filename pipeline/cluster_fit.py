@@ -152,12 +152,17 @@ def main(argv: list[str]) -> int:
 
     import orjson
 
+    overrides: dict[str, Any] = {}
+    for arg in [a for a in argv if "=" in a]:
+        key, _, value = arg.partition("=")
+        overrides[key] = type(getattr(ClusterConfig(), key))(float(value))
+    argv = [a for a in argv if "=" not in a]
     corpora: dict[str, list[tuple[Article, str]]] = {}
     for arg in argv:
         rows = [orjson.loads(line) for line in Path(arg).read_bytes().splitlines() if line]
         ordered = replay_order(rows)
         corpora[Path(arg).stem] = [(article_from_row(r), str(r["event"])) for r in ordered]
-    base = ClusterConfig()
+    base = replace(ClusterConfig(), **overrides)
     pairs = PairSet([], [], [])
     for name, arts in corpora.items():
         teacher_forced_pairs(name, arts, base, pairs)

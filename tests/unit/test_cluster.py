@@ -150,3 +150,65 @@ def test_event_time_not_wall_clock_decides_dormancy() -> None:
     a = assigner.assign(f0, orig(f0))
     b = assigner.assign(f1, orig(f1))
     assert a.story_id == b.story_id
+
+
+def _centroid_only(**kw: float) -> ClusterConfig:
+    """A config whose decision is "centroid cosine >= 0.5" (weights chosen by hand)."""
+    n = len(ClusterConfig().weights)
+    weights = [0.0] * n
+    weights[0] = 10.0
+    return ClusterConfig(weights=tuple(weights), bias=-5.0, **kw)
+
+
+HARBOR = "harbor ferry dock pier tide crane cargo vessel captain"
+ORCHARD = "orchard apple pear harvest ladder basket cider blossom grower"
+
+
+def test_converging_stories_merge_into_the_older_one() -> None:
+    cfg = _centroid_only(merge_probability=0.3, merge_centroid_cosine=0.1, related_cosine=2.0)
+    assigner = StoryAssigner(cfg)
+    a = art("a", HARBOR, T0)
+    b = art("b", ORCHARD, T0 + 60)
+    both = art("c", HARBOR + " " + ORCHARD, T0 + 120)
+    first = assigner.assign(a, orig(a))
+    second = assigner.assign(b, orig(b))
+    assert first.story_id != second.story_id
+    third = assigner.assign(both, orig(both))
+    assert third.story_id == first.story_id
+    assert third.merged_from == [second.story_id]
+    assert assigner.size(first.story_id) == 3
+    assert assigner.story_of("b") == first.story_id
+
+
+def test_related_stories_share_a_group() -> None:
+    cfg = _centroid_only(merge_probability=2.0, related_cosine=0.3)
+    assigner = StoryAssigner(cfg)
+    a = art("a", HARBOR, T0)
+    b = art("b", ORCHARD, T0 + 60)
+    lone = art("z", ROBOT[0], T0 + 90)
+    both = art("c", HARBOR + " " + ORCHARD, T0 + 120)
+    sa = assigner.assign(a, orig(a)).story_id
+    sb = assigner.assign(b, orig(b)).story_id
+    sz = assigner.assign(lone, orig(lone)).story_id
+    got = assigner.assign(both, orig(both))
+    assert got.story_id in (sa, sb)
+    assert assigner.group_of(sa) == assigner.group_of(sb) == sa
+    assert assigner.related(sa) == [sb]
+    assert got.related == [sb if got.story_id == sa else sa]
+    assert assigner.related(sz) == []
+    assert assigner.group_of(sz) == sz
+
+
+def test_merge_and_groups_survive_restore() -> None:
+    cfg = _centroid_only(merge_probability=0.3, merge_centroid_cosine=0.1, related_cosine=2.0)
+    original = StoryAssigner(cfg)
+    items: list[tuple[str, bytes | None]] = []
+    for i, (aid, text) in enumerate((("a", HARBOR), ("b", ORCHARD), ("c", HARBOR + " " + ORCHARD))):
+        x = art(aid, text, T0 + 60 * i)
+        original.assign(x, orig(x))
+        items.extend(original.drain_changes())
+    restored = StoryAssigner(cfg)
+    restored.restore([(k, v) for k, v in items if v is not None])
+    assert restored.story_of("b") == original.story_of("b")
+    nxt = art("d", ORCHARD + " cider", T0 + 600)
+    assert restored.assign(nxt, orig(nxt)) == original.assign(nxt, orig(nxt))
