@@ -74,9 +74,28 @@ def restore_lost_dashes(text: str) -> tuple[str, int]:
     return _LOST_DASH.subn(" \u2014 ", text)
 
 
+# A run of CJK characters touching a Latin letter ("Bi鑽e", "橡crasez"): a wrong legacy reading
+# of accented letters or quotes. Runs at a line start are left to the spam stage.
+_CJK_RUN = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+
+
+def _cjk_touching_latin(text: str) -> int:
+    count = 0
+    for m in _CJK_RUN.finditer(text):
+        start, end = m.span()
+        if start == 0 or text[start - 1] == "\n":
+            continue
+        before = text[start - 1]
+        after = text[end : end + 1]
+        if before.isascii() and before.isalpha() or after.isascii() and after.isalpha():
+            count += 1
+    return count
+
+
 def weirdness(text: str) -> int:
-    """How many characters look like mojibake: paired single-byte symbols, C1 controls, PUA."""
-    score = len(_LEGACY_PAIR.findall(text)) * 2
+    """How much of the text looks like mojibake: paired single-byte symbols, C1 controls, PUA,
+    CJK runs glued to Latin letters inside a line."""
+    score = len(_LEGACY_PAIR.findall(text)) * 2 + _cjk_touching_latin(text) * 3
     for ch in text:
         if ch.isascii():
             continue
@@ -104,9 +123,16 @@ _SECONDARY = -2.5  # less common characters of the codec's base character set
 _SYMBOL = -3.0  # other symbols of the base set
 _RARE = -6.0  # extension characters (UHC, GBK, Big5 extras, half-width kana)
 _INVALID = -12.0  # controls, private use, unassigned
-_LITERAL_MOJIBAKE = -4.0  # keeping a single-byte character as it is
+_LATIN_SYMBOL = -1.5  # symbols Latin-script news uses: € £ ° ± × ©...
+# Keeping a single-byte symbol or control as it is ("¡", "°", "¸"; also curly quotes and dashes,
+# which in a damaged text are as likely lead bytes: Shift-JIS kanji 0x91-0x97).
+_LITERAL_MOJIBAKE = -4.0
+_LITERAL_LETTER = -1.0  # keeping a Latin-1 letter (é, ñ, ü): normal in Latin-script text
 _LITERAL_OTHER = -1.5  # keeping any other character as it is
-_UTF8_CHOICE = -0.01  # tie-break: prefer the single-byte reading of an ambiguous character
+# Reading a character that has a single-byte form as UTF-8 instead: possible (a mixed decoder
+# shows C2 A1 as "¡" too) but the less likely reading.
+_UTF8_CHOICE = -0.6
+_LATIN_SYMBOLS = frozenset("€£¥¢°±×÷©®™§¶½¼¾‰")
 
 
 def _char_score(codec: str, pair: bytes, ch: str) -> float:
@@ -117,12 +143,18 @@ def _char_score(codec: str, pair: bytes, ch: str) -> float:
         return _INVALID
     if ch in _COMMON_PUNCT or 0x2010 <= o <= 0x2027 or 0x3000 <= o <= 0x303F:
         return _COMMON
+    if 0x00C0 <= o <= 0x024F and cat.startswith("L"):
+        return _COMMON  # an accented Latin letter (pinyin, European names) in a Latin text
+    if ch in _LATIN_SYMBOLS:
+        return _LATIN_SYMBOL
     lead, trail = pair[0], pair[1]
     if codec == "cp949":
         try:
-            ch.encode("euc_kr")
+            # Python's euc_kr spells syllables outside KS X 1001 as 8-byte jamo sequences.
+            if len(ch.encode("euc_kr")) != 2:
+                return _RARE  # a UHC extension syllable: rare in real text
         except UnicodeEncodeError:
-            return _RARE  # a UHC extension syllable: rare in real text
+            return _RARE
         if 0xAC00 <= o <= 0xD7A3:
             return _COMMON
         return _SECONDARY if cat.startswith("L") else _SYMBOL
@@ -224,7 +256,7 @@ def _decode_line(line: str, table: _CodecTable) -> tuple[str, float]:
                 return line, float("-inf")
             continue
         nxt = {}
-        literal = _LITERAL_MOJIBAKE if ch in _SINGLE_BYTE else _LITERAL_OTHER
+        literal = _literal(ch)
         if 0 in states:
             score, back = states[0]
             nxt[0] = (score + literal, (back, ch))
@@ -298,12 +330,18 @@ def repair_legacy_cjk(text: str, codecs: tuple[str, ...] = LEGACY_CODECS) -> Rep
     return Repaired(fixed, [f"legacy_mojibake:{codec}"])
 
 
+@lru_cache(maxsize=4096)
+def _literal(ch: str) -> float:
+    """Score of keeping a shown character as it is."""
+    if ch in _SINGLE_BYTE:
+        if 0xC0 <= ord(ch) <= 0xFF and unicodedata.category(ch).startswith("L"):
+            return _LITERAL_LETTER
+        return _LITERAL_MOJIBAKE
+    return _LITERAL_OTHER
+
+
 def _literal_score(line: str) -> float:
-    return sum(
-        (_LITERAL_MOJIBAKE if ch in _SINGLE_BYTE else _LITERAL_OTHER)
-        for ch in line
-        if not ch.isascii()
-    )
+    return sum(_literal(ch) for ch in line if not ch.isascii())
 
 
 def repair_text(text: str) -> Repaired:

@@ -126,11 +126,13 @@ def normalize(
 
     text = content
     if not text.isascii():
-        text = _INVISIBLE.sub("", text)
         if cfg.repair_encoding and encoding.needs_repair(text):
             fixed = encoding.repair_text(text)
             text = fixed.text
             repairs.extend(fixed.repairs)
+        # Zero-width characters, soft hyphens and stray controls (after the repair: a soft
+        # hyphen may be half of a mojibake pair).
+        text = _INVISIBLE.sub("", text)
     raw_lines = text.splitlines()
     if cfg.remove_spam:
         cleaned = spam.remove_spam(raw_lines)

@@ -20,9 +20,11 @@ _CJK_PUNCT = "\u3000-\u303f\uff01-\uff65"
 _FOREIGN = _HANGUL + _HAN + _KANA
 # Left-over single-byte mojibake may cling to a run whose bytes did not all decode.
 _CLING = "\u00a1-\u00ff\u0152-\u0192\u02c6\u02dc"
+# Digits belong to a run only between foreign characters ("바다신2게임"), never at its end:
+# a run prefixed to "17-year-old" must leave the number.
 _RUN = re.compile(
     f"^(?:[{_FOREIGN}{_CJK_PUNCT}]|[0-9{_CLING}](?=[0-9{_CLING}]*[{_FOREIGN}]))"
-    f"[{_FOREIGN}{_CJK_PUNCT}0-9{_CLING}]*"
+    f"(?:[{_FOREIGN}{_CJK_PUNCT}{_CLING}]|[0-9]+(?=[{_FOREIGN}]))*"
 )
 _LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _FOREIGN_CHAR = re.compile(f"[{_FOREIGN}]")
@@ -177,14 +179,18 @@ def _rejoin(prev: str, rest: str, vocab: Counter[str]) -> str | None:
     body = rest[1:] if rest.startswith(" ") else rest
     if not body or body[0].isspace():
         return None
-    if body[0].isupper() and not rest.startswith(" "):
-        return None  # a run prefixed to a new paragraph
+    if not rest.startswith(" ") and not body[0].islower():
+        return None  # a run prefixed to a new paragraph ("<run>President", "<run>2. Arsenal")
     left = re.search(r"[A-Za-z]+$", prev)
     right = re.match(r"[A-Za-z]+", body)
     if left and right:
         a, b = left.group(0).lower(), right.group(0).lower()
+        before = prev[: left.start()].rstrip()
+        # A capitalised piece inside a sentence is part of a name: never split it.
+        name = left.group(0)[0].isupper() and bool(before) and not before.endswith(_SENTENCE_END)
         if (
-            len(b) > 1
+            not name
+            and len(b) > 1
             and _zipf(a) >= 3.0
             and _zipf(b) >= 3.0
             and _zipf(a + b) < 1.5
