@@ -346,7 +346,7 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
             for story_id, (event, assignment) in touched.items():
                 with event_context(event):
                     try:
-                        update = book.refresh(
+                        update = book.prepare(
                             story_id,
                             summarize,
                             now=time.time(),
@@ -355,11 +355,16 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
                     except Exception as exc:  # noqa: BLE001
                         await ss.dead_letter("summarize", f"{type(exc).__name__}: {exc}", event)
                         continue
-                if update is not None:
-                    ss.metrics.story_updates.inc()
-                    await topics[STORIES_UPDATES].send(
+                    if update is None:
+                        continue
+                    # Record the version only once the broker has the update: a crash in
+                    # between republishes the same version instead of losing it.
+                    sent = await topics[STORIES_UPDATES].send(
                         key=story_id.encode(), value=update.to_json()
                     )
+                    await sent
+                    book.commit(update)
+                ss.metrics.story_updates.inc()
             ss.metrics.observe_batch("summarize", len(events), time.perf_counter() - started)
 
     @app.agent(topics[STORIES_UPDATES], name="updates")

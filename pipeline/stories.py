@@ -141,29 +141,53 @@ class StoryBook:
         now: float,
         related: Sequence[RelatedStory] = (),
     ) -> StoryUpdate | None:
-        """Summarize the story if it changed since its last version; None when nothing changed.
+        """Summarize the story if it changed since its last version and record the version.
 
-        The version grows by one per published update; a refresh of unchanged content (a
-        redelivered batch, a resend) publishes nothing, so processing twice equals once.
+        Returns None when nothing changed: a refresh of unchanged content (a redelivered batch,
+        a resend) publishes nothing, so processing twice equals once.
+        """
+        update = self.prepare(story_id, summarize, now=now, related=related)
+        if update is not None:
+            self.commit(update)
+        return update
+
+    def prepare(
+        self,
+        story_id: str,
+        summarize: Summarizer,
+        *,
+        now: float,
+        related: Sequence[RelatedStory] = (),
+    ) -> StoryUpdate | None:
+        """The story's next version, without recording it (see :meth:`commit`).
+
+        Until the version is committed, preparing again yields the same version number, so a
+        publisher that commits only after the broker acknowledged the update never skips a
+        version when it crashes in between; at worst it publishes the same version twice.
         """
         meta = self._meta(story_id)
-        fingerprint = self.fingerprint(story_id)
-        if meta.get("fingerprint") == fingerprint:
+        if meta.get("fingerprint") == self.fingerprint(story_id):
             return None
         previous = StoryUpdate.from_dict(meta["last"]) if meta.get("last") else None
         version = int(meta.get("version", 0)) + 1
         if meta.get("merged_into"):
-            update = _merged_update(story_id, meta["merged_into"], previous, version, now)
-        else:
-            members = self.story_members(story_id)
-            if not members:
-                return None
-            update = summarize(
-                story_id, members, version=version, previous=previous, related=related, now=now
-            )
-        meta.update(version=version, fingerprint=fingerprint, last=update.to_dict())
-        self.meta[story_id] = orjson.dumps(meta)
-        return update
+            return _merged_update(story_id, meta["merged_into"], previous, version, now)
+        members = self.story_members(story_id)
+        if not members:
+            return None
+        return summarize(
+            story_id, members, version=version, previous=previous, related=related, now=now
+        )
+
+    def commit(self, update: StoryUpdate) -> None:
+        """Record a published version: the story's content as of now is its fingerprint."""
+        meta = self._meta(update.story_id)
+        meta.update(
+            version=update.version,
+            fingerprint=self.fingerprint(update.story_id),
+            last=update.to_dict(),
+        )
+        self.meta[update.story_id] = orjson.dumps(meta)
 
 
 def _with_id(article: Article, article_id: str) -> Article:

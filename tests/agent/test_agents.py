@@ -33,8 +33,13 @@ class CapturedTopic:
         self.name = name
         self.sent: list[tuple[bytes | None, bytes]] = []
 
-    async def send(self, key: bytes | None = None, value: bytes = b"", **_: object) -> None:
+    async def send(
+        self, key: bytes | None = None, value: bytes = b"", **_: object
+    ) -> asyncio.Future:
         self.sent.append((key, value))
+        delivered = asyncio.get_running_loop().create_future()
+        delivered.set_result(None)
+        return delivered
 
 
 @pytest.fixture

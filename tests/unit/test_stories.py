@@ -79,3 +79,14 @@ def test_merge_moves_members_and_closes_the_absorbed_story():
     assert [a.id for a, _ in book.story_members("s1")] == ["a", "b", "c"]
     closing = book.refresh("s2", _fake_summary, now=3.0)
     assert closing.merged_into == "s1" and closing.article_count == 0
+
+
+def test_prepared_version_is_not_recorded_until_committed():
+    book = StoryBook.in_memory()
+    book.add(_assign("s1", _article("a")))
+    first = book.prepare("s1", _fake_summary, now=1.0)
+    again = book.prepare("s1", _fake_summary, now=2.0)
+    assert first.version == again.version == 1
+    book.commit(again)
+    assert book.prepare("s1", _fake_summary, now=3.0) is None
+    assert book.latest("s1").version == 1
