@@ -128,6 +128,22 @@ def evaluate(
     typer.echo(format_report(run_eval(corpus)))
 
 
+@cli.command()
+def bench(
+    corpus: Annotated[Path, typer.Argument(help="JSONL of raw articles to time.")],
+    repeat: Annotated[int, typer.Option(help="Runs per stage.")] = 1,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON rows.")] = False,
+) -> None:
+    """Whole-process throughput of normalize and replay on CORPUS (articles/s, peak memory)."""
+    import orjson
+
+    from agents.bench import format_rows, run_bench
+
+    _require(corpus)
+    rows = run_bench(corpus, repeat=repeat)
+    typer.echo(orjson.dumps(rows).decode() if json_out else format_rows(rows))
+
+
 class SummaryFormat(StrEnum):
     text = "text"
     json = "json"

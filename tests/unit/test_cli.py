@@ -131,3 +131,13 @@ def test_ingest_reads_jsonl_folders_and_feeds(tmp_path: Path):
 def test_bootstrap_of_faust_urls():
     assert bootstrap_of("kafka://a:9092;kafka://b:9092") == "a:9092,b:9092"
     assert bootstrap_of("kafka://localhost:29092") == "localhost:29092"
+
+
+def test_bench_reports_both_stages(tmp_path: Path):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_bytes(b"\n".join(_sample_lines()[3:9]) + b"\n")
+    result = runner.invoke(cli, ["bench", str(corpus), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = orjson.loads(result.stdout)
+    assert [r["stage"] for r in rows] == ["normalize", "replay"]
+    assert all(r["articles"] == 6 and r["articles_per_s_wall"] > 0 for r in rows)
