@@ -430,11 +430,13 @@ def _print(r: dict) -> None:
     print(f"state bytes per indexed article (benchmark stream): {s['state_bytes_per_article']:.0f}")
     ix = r.get("index_speed")
     if ix:
-        print(f"with {ix['indexed']} indexed ({ix['probes']} probes): band index query+verify+insert "
+        print(f"with {ix['indexed']} indexed ({ix['probes']} probes): "
+              f"band index query+verify+insert "
               f"{ix['index_query_insert_cpu_per_s']:.0f}/s CPU "
               f"({ix['index_query_insert_wall_per_s']:.0f} wall), "
               f"{ix['mean_candidates_per_query']:.2f} candidates/query; whole stage decide "
-              f"{ix['stage_decide_cpu_per_s']:.0f}/s CPU ({ix['stage_decide_wall_per_s']:.0f} wall)")
+              f"{ix['stage_decide_cpu_per_s']:.0f}/s CPU "
+              f"({ix['stage_decide_wall_per_s']:.0f} wall)")
         print(f"  fill incl. signatures {ix['stage_fill_with_signatures_cpu_per_s']:.0f}/s CPU; "
               f"synthetic signatures {ix['synthetic_signature_cpu_per_s']:.0f}/s CPU")
         print(f"  state bytes/article {ix['state_bytes_per_article']:.0f}, index bytes/article "

@@ -195,7 +195,8 @@ def minhash_from_hashes(
     if len(hashes) == 0:
         return Signatures(values, sizes)
     # Sort by (set, hash): drops repeated shingles and makes each set's rows contiguous.
-    keys = np.unique((owner.astype(_U64) << _U64(32)) | hashes.astype(_U64))
+    keys = np.sort((owner.astype(_U64) << _U64(32)) | hashes.astype(_U64))
+    keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]  # np.unique is 5x slower here
     own = (keys >> _U64(32)).astype(np.int64)
     hv = _fmix32(keys.astype(_U32))
     sizes[:] = np.bincount(own, minlength=n)
