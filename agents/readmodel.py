@@ -73,7 +73,7 @@ class StoryEntry:
     published: list[float] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(eq=False)
 class Subscription:
     """A live subscriber to story updates, optionally limited to some story ids."""
 
