@@ -45,6 +45,10 @@ class SummaryConfig:
         target_words: stop selecting once the sections hold this many words.
         overview_sentences: the top-ranked sentences that open the summary as its first section.
         max_section_sentences: most sentences in one section.
+        grouping: "topics" (sub-topic leaders gather their closest sentences) or "cluster"
+            (select first, then cluster the selection).
+        topic_distinct: a sub-topic leader is less similar than this to every chosen sentence.
+        topic_similarity: a sentence joins a sub-topic only when at least this similar to it.
         min_sentence_words: shorter sentences are fragments, never selected.
         max_sentence_words: longer "sentences" are run-ons (usually a split failure).
         mmr_lambda: relevance versus novelty trade-off in maximal marginal relevance.
@@ -76,17 +80,20 @@ class SummaryConfig:
     min_sections: int = 3
     max_sentences: int = 15
     target_words: int = 330
-    overview_sentences: int = 3
+    overview_sentences: int = 4
     max_section_sentences: int = 3
+    grouping: str = "topics"
+    topic_distinct: float = 0.2
+    topic_similarity: float = 0.12
     min_sentence_words: int = 6
     max_sentence_words: int = 55
     mmr_lambda: float = 0.7
     coverage_weight: float = 0.3
-    redundancy_threshold: float = 0.5
+    redundancy_threshold: float = 0.4
     centroid_terms: int = 100
     position_weight: float = 0.35
     support_weight: float = 0.3
-    recency_weight: float = 0.1
+    recency_weight: float = 0.2
     quote_penalty: float = 0.3
     anaphora_penalty: float = 0.1
     cite_similarity: float = 0.5
@@ -217,8 +224,10 @@ def summarize_story(
     sents = _sentences(docs, cfg)
     model = _Model(docs, sents, cfg)
     ranking = model.rank()
-    chosen = model.select(ranking)
-    groups = model.sections(chosen)
+    if cfg.grouping == "cluster":
+        groups = model.sections(model.select(ranking))
+    else:
+        groups = model.topic_sections(ranking)
 
     cite = _Citations(docs)
     headline = model.headline()
@@ -540,6 +549,93 @@ class _Model:
             uncovered[self.x[best].indices] = 0.0
         return chosen
 
+    def topic_sections(self, ranking: Sequence[int]) -> list[list[int]]:
+        """Sections by sub-topic: an overview, then one section per sub-topic leader.
+
+        The overview is the first greedy picks (relevance, novelty, term coverage). Sub-topic
+        leaders are the next picks that stay clearly apart from everything chosen; each leader
+        then gathers the best non-redundant sentences closer to it than to any other section.
+        """
+        cfg = self.cfg
+        candidates = [i for i in ranking if not self.superseded[i]]
+        if not candidates:
+            return []
+        n = len(self.sents)
+        score = self.score
+        lo, hi = float(score[candidates].min()), float(score[candidates].max())
+        norm = (score - lo) / (hi - lo) if hi > lo else np.ones(n)
+        weight = (self.doc_df / max(len(self.docs), 1)) ** 2
+        binary = self.x.copy()
+        binary.data[:] = 1.0
+        root_len = np.sqrt(np.array([s.n_words for s in self.sents], dtype=np.float64))
+        uncovered = np.ones(len(self.vocab))
+        alive = np.zeros(n, dtype=bool)
+        alive[candidates] = True
+        max_sim = np.zeros(n)
+        words_used = 0
+
+        def pick(mask: np.ndarray) -> int:
+            val = cfg.mmr_lambda * norm - (1 - cfg.mmr_lambda) * max_sim
+            if cfg.coverage_weight:
+                gain = binary @ (weight * uncovered) / root_len
+                top = gain[mask].max() if mask.any() else 0.0
+                if top > 0:
+                    val = val + cfg.coverage_weight * gain / top
+            val = np.where(mask & (max_sim < cfg.redundancy_threshold), val, -np.inf)
+            best = int(np.argmax(val))
+            return best if np.isfinite(val[best]) else -1
+
+        def take(i: int) -> None:
+            nonlocal max_sim, words_used
+            alive[i] = False
+            max_sim = np.maximum(max_sim, self.sim[i])
+            uncovered[self.x[i].indices] = 0.0
+            words_used += self.sents[i].n_words
+
+        overview: list[int] = []
+        while len(overview) < cfg.overview_sentences and words_used < cfg.target_words:
+            i = pick(alive)
+            if i < 0:
+                break
+            overview.append(i)
+            take(i)
+        sections = [overview]
+        while len(sections) < cfg.max_sections and words_used < cfg.target_words:
+            i = pick(alive & (max_sim < cfg.topic_distinct))
+            if i < 0:
+                break
+            sections.append([i])
+            take(i)
+        if len(sections) > 1:
+            # Each remaining sentence belongs to the section holding its closest sentence.
+            members = [np.array(g) for g in sections]
+            closeness = np.stack([self.sim[:, g].max(axis=1) for g in members], axis=1)
+            home = np.argmax(closeness, axis=1)
+            near = closeness.max(axis=1) >= cfg.topic_similarity
+            progress = True
+            while progress and words_used < cfg.target_words:
+                progress = False
+                for k in range(len(sections)):
+                    cap = cfg.max_section_sentences + (1 if k == 0 else 0)
+                    if len(sections[k]) >= cap:
+                        continue
+                    if words_used >= cfg.target_words:
+                        break
+                    i = pick(alive & (home == k) & near)
+                    if i < 0:
+                        continue
+                    sections[k].append(i)
+                    take(i)
+                    progress = True
+        # Budget left: important sentences no section gathered open sections of their own.
+        while len(sections) < cfg.max_sections and words_used < cfg.target_words:
+            i = pick(alive)
+            if i < 0:
+                break
+            sections.append([i])
+            take(i)
+        return [g for g in sections if g]
+
     def sections(self, chosen: Sequence[int]) -> list[list[int]]:
         """Group the chosen sentences: an overview of the top ones, then sub-topics."""
         cfg = self.cfg
@@ -635,6 +731,8 @@ class _Model:
                 shape -= 0.1
             if titles[d].endswith("."):
                 shape -= 0.1
+            if titles[d].endswith(("…", "...")):
+                shape -= 0.15
             return float(rel[d]) + 0.05 * recency[d] + shape
 
         best = max((d for d in range(n) if titles[d]), key=lambda d: (fit(d), -d))
@@ -700,14 +798,22 @@ class _Model:
                 surface.setdefault(key, Counter())[" ".join(ph)] += 1
         scored = []
         for key, forms in surface.items():
+            form = forms.most_common(1)[0][0]
+            if not any(len(w) >= 3 and w.isalpha() for w in key):
+                continue  # numbers and initials alone say nothing
+            content = [t for t in key if t not in STOPWORDS]
+            if not content:
+                continue
             count = sum(forms.values())
-            weight = sum(in_group[t] / (1.0 + elsewhere[t]) * self._idf_of(t) for t in key)
-            bonus = 1.0 + 0.5 * min(len(key) - 1, 2)
-            scored.append((count * weight / len(key) * bonus, key))
+            weight = sum(in_group[t] / (1.0 + elsewhere[t]) * self._idf_of(t) for t in content)
+            shape = 1.0 + 1.0 * min(len(content) - 1, 2)
+            if len(content) == 1 and not form[:1].isupper():
+                shape = 0.4  # a lone common word is rarely a topic
+            scored.append((count * weight / len(content) * shape, key))
         scored.sort(key=lambda p: (-p[0], p[1]))
         picked: list[tuple[str, ...]] = []
         for _, key in scored:
-            if any(set(key) & set(p) for p in picked):
+            if any((set(key) & set(p)) - STOPWORDS for p in picked):
                 continue
             if sum(len(p) for p in picked) + len(key) + len(picked) > max_words:
                 continue
@@ -730,10 +836,14 @@ _CLAUSE_BREAK = re.compile(
 
 def _title_clauses(title: str, max_words: int) -> list[str]:
     """The title itself when short enough, else its leading clauses that are."""
-    out = []
+    out: list[str] = []
+    if "…" in title or title.endswith("..."):
+        return out  # a title cut by the scraper
     if 3 <= len(title.split()) <= max_words:
         out.append(title)
     for part in _CLAUSE_BREAK.split(title):
+        if any(q in part for q in "\"“”‘’"):
+            continue
         part = part.strip(" .,'\"‘’“”")
         if 3 <= len(part.split()) <= max_words and part not in out:
             out.append(part)
@@ -744,9 +854,11 @@ _PHRASE_WORD = re.compile(r"[A-Za-z][\w’'-]*|\d[\d,.]*")
 
 
 def _phrases(text: str, longest: int = 4) -> list[list[str]]:
-    """Runs of content words (up to ``longest``), the candidate key phrases of a text."""
-    out: list[list[str]] = []
+    """Candidate key phrases: runs of content words (up to ``longest``), and pairs of runs
+    joined by "of" / "of the" ("wall of the dam")."""
+    runs: list[tuple[list[str], list[str]]] = []  # (run, the function words after it)
     run: list[str] = []
+    gap: list[str] = []
     for token in re.findall(r"[A-Za-z][\w’'-]*|\d[\d,.]*\d|\d|[^\w\s]", text):
         low = token.lower()
         if (
@@ -755,11 +867,25 @@ def _phrases(text: str, longest: int = 4) -> list[list[str]]:
             and len(low) > 1
             and low not in _VERBS
         ):
+            if gap or not run:
+                if run:
+                    runs.append((run, gap))
+                run, gap = [], []
             run.append(token.strip("’'"))
             continue
-        out.extend(_subruns(run, longest))
-        run = []
-    out.extend(_subruns(run, longest))
+        if run:
+            gap.append(low)
+    if run:
+        runs.append((run, gap))
+    out: list[list[str]] = []
+    for k, (words_, after) in enumerate(runs):
+        out.extend(_subruns(words_, longest))
+        if after in (["of"], ["of", "the"]) and k + 1 < len(runs):
+            left = _subruns(words_, longest)
+            right = _subruns(runs[k + 1][0], longest)
+            if left and right:
+                joined = left[-1][-2:] + after + right[0][:2]
+                out.append(joined)
     return out
 
 
