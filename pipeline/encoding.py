@@ -25,6 +25,8 @@ for _b in range(0x80, 0x100):
 
 # Typographic characters that clean text uses freely; a pair of them is no sign of damage.
 _TYPOGRAPHIC = frozenset("‘’“”–—…•€™\u00a0")
+# Any character beyond ASCII and the typographic set: clean English news rarely has one.
+_UNUSUAL = re.compile("[^\x00-\x7f" + "".join(sorted(_TYPOGRAPHIC)) + "]")
 _SB_ALL = "".join(re.escape(c) for c in sorted(_SINGLE_BYTE))
 _SB_ODD = "".join(re.escape(c) for c in sorted(set(_SINGLE_BYTE) - _TYPOGRAPHIC))
 # Legacy double-byte mojibake: two single-byte characters in a row, one of them not
@@ -50,7 +52,7 @@ class Repaired:
 
 def needs_repair(text: str) -> bool:
     """Cheap check: True when the text shows any sign of encoding damage."""
-    if text.isascii():
+    if text.isascii() or not _UNUSUAL.search(text):
         return False
     return bool(_LEGACY_PAIR.search(text) or _UTF8_MOJIBAKE.search(text))
 

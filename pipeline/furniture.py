@@ -72,7 +72,9 @@ class Furniture:
 
 def is_caption(line: str) -> bool:
     """A photo caption: a line ending in a photo credit, or starting "Photo:"."""
-    return bool(_CAPTION_CREDIT.search(line) or _CAPTION_PREFIX.match(line))
+    if line.endswith(")") and _CAPTION_CREDIT.search(line[-110:]):
+        return True
+    return bool(_CAPTION_PREFIX.match(line))
 
 
 def _is_prompt(line: str) -> bool:

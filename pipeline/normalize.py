@@ -38,7 +38,7 @@ class NormalizeConfig:
     lede_max_chars: int = 320
     title_max_chars: int = 160
     lang_sample_chars: int = 600
-    english_stopword_ratio: float = 0.28
+    english_stopword_ratio: float = 0.2
     repair_encoding: bool = True
     remove_spam: bool = True
     strip_furniture: bool = True

@@ -106,21 +106,23 @@ def _lingua() -> Any:
     return LanguageDetectorBuilder.from_all_languages().with_low_accuracy_mode().build()
 
 
-def detect_language(text: str, *, sample_chars: int = 600, english_ratio: float = 0.28) -> str:
+def detect_language(
+    text: str, *, sample_chars: int = 600, english_ratio: float = 0.2, lingua_chars: int = 300
+) -> str:
     """ISO 639-1 code of the text's language, "und" when unknown.
 
     A cheap check answers "en" for mostly-ASCII text whose words are largely English
-    stopwords; anything else goes to lingua on a sample of the text.
+    stopwords; anything else goes to lingua on the first ``lingua_chars`` characters.
     """
     sample = text[:sample_chars]
     if not sample.strip():
         return "und"
-    ascii_share = sum(1 for ch in sample if ch.isascii()) / len(sample)
+    ascii_share = len(sample.encode("ascii", "ignore")) / len(sample)
     if ascii_share > 0.97:
         tokens = _WORD.findall(sample.lower())
         if len(tokens) >= 8 and sum(t in STOPWORDS for t in tokens) / len(tokens) >= english_ratio:
             return "en"
-    lang = _lingua().detect_language_of(sample)
+    lang = _lingua().detect_language_of(sample[:lingua_chars])
     if lang is None:
         return "und"
     return lang.iso_code_639_1.name.lower()

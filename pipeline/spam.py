@@ -48,6 +48,9 @@ _LATIN_SPAM = re.compile(
     r"bet365|jackpot|viagra|cialis|escort|payday loans?|crypto signals?)\b",
     re.IGNORECASE,
 )
+# Substrings that must occur before the keyword pattern is worth running.
+_LATIN_KEYS = ("casino", "slot", "togel", "judi", "poker", "sbobet", "baccarat", "sportsbook",
+               "bet365", "jackpot", "viagra", "cialis", "escort", "payday", "crypto")
 _WORDS = re.compile(r"[A-Za-z]+")
 _SENTENCE_END = tuple(".!?:;\"”’)]…")
 
@@ -82,6 +85,15 @@ def _has_keyword(run: str) -> bool:
     return any(k in low for k in SPAM_KEYWORDS)
 
 
+def _same_script_spam(run: str, rest: str) -> bool:
+    """A keyword run in the article's own script is spam only when it stands alone on its line
+    or is glued to Latin text: "카지노 업계는..." in a Korean article is news about casinos."""
+    if not _has_keyword(run):
+        return False
+    rest = rest.strip()
+    return not rest or bool(_LATIN_LETTER.match(rest))
+
+
 def _foreign_to(run: str, script: str) -> bool:
     """True when the run's letters are in a script the article is not written in."""
     if script == "latin":
@@ -103,8 +115,11 @@ def remove_spam(lines: list[str]) -> SpamResult:
             previous line tells a split between words from a split inside a word).
     """
     text = "\n".join(lines)
-    if text.isascii():
-        if not _LATIN_SPAM.search(text):
+    # Cheap check first: a run can only start a line with a non-ASCII character or a digit.
+    if not any(_RUN.match(line.lstrip()) for line in lines if line and not line[0].isalpha()
+               or line and not line[0].isascii()):
+        low = text.lower()
+        if not any(k in low for k in _LATIN_KEYS) or not _LATIN_SPAM.search(text):
             return SpamResult(lines=lines)
         return _remove_latin_spam_lines(lines)
     script = main_script(text)
@@ -115,8 +130,8 @@ def remove_spam(lines: list[str]) -> SpamResult:
         stripped = line.lstrip()
         m = _RUN.match(stripped)
         run = m.group(0) if m else ""
-        if run and (" " not in run) and (_foreign_to(run, script) or _has_keyword(run)):
-            rest = stripped[len(run) :]
+        rest = stripped[len(run) :]
+        if run and (_foreign_to(run, script) or _same_script_spam(run, rest)):
             result.removed += 1
             result.runs.append(run)
             if not rest.strip():

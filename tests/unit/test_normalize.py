@@ -272,6 +272,30 @@ def test_legitimate_non_latin_names_and_quotes_are_kept():
     assert not any(r.startswith("spam_removed") for r in art.repairs)
 
 
+def test_korean_article_keeps_its_own_words():
+    text = (
+        "카지노 업계는 올해 방문객이 크게 늘었다고 밝혔다.\n"
+        "정부는 다음 달 새로운 관광 정책을 발표할 예정이다.\n"
+        "릴게임몰메가\n"
+        "관계자는 \"회복세가 이어지고 있다\"고 말했다."
+    )
+    art = norm(text)
+    assert art.lang == "ko"
+    assert art.text.split("\n") == [
+        "카지노 업계는 올해 방문객이 크게 늘었다고 밝혔다.",
+        "정부는 다음 달 새로운 관광 정책을 발표할 예정이다.",
+        "관계자는 \"회복세가 이어지고 있다\"고 말했다.",
+    ]
+    assert "spam_removed:1" in art.repairs
+
+
+def test_latin_keyword_spam_lines_are_dropped():
+    text = CLEAN + "\nbest casino online slot gacor jackpot bonus\n"
+    art = norm(text)
+    assert art.text == CLEAN
+    assert "spam_removed:1" in art.repairs
+
+
 def test_spam_run_prefixed_to_a_paragraph_keeps_the_paragraph():
     text = (
         "The bridge reopened on Friday after two weeks of repairs.\n"
