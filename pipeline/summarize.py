@@ -796,6 +796,8 @@ class _Model:
             for ph in _phrases(self.sents[s].text):
                 key = tuple(stem(w.lower()) for w in ph)
                 surface.setdefault(key, Counter())[" ".join(ph)] += 1
+        # Text after each sentence's first word: a capital there marks a name, not a start.
+        inner = " ".join(self.sents[s].text.split(" ", 1)[-1] for s in group)
         scored = []
         for key, forms in surface.items():
             form = forms.most_common(1)[0][0]
@@ -807,8 +809,8 @@ class _Model:
             count = sum(forms.values())
             weight = sum(in_group[t] / (1.0 + elsewhere[t]) * self._idf_of(t) for t in content)
             shape = 1.0 + 1.0 * min(len(content) - 1, 2)
-            if len(content) == 1 and not form[:1].isupper():
-                shape = 0.4  # a lone common word is rarely a topic
+            if len(content) == 1 and not (form[:1].isupper() and f" {form}" in inner):
+                continue  # a lone common word is rarely a topic
             scored.append((count * weight / len(content) * shape, key))
         scored.sort(key=lambda p: (-p[0], p[1]))
         picked: list[tuple[str, ...]] = []
@@ -822,7 +824,7 @@ class _Model:
                 break
         texts = [surface[k].most_common(1)[0][0] for k in picked]
         head = " and ".join(texts)
-        if not head or head.lower() in taken:
+        if len(head.split()) < 2 or head.lower() in taken:
             head = _trim(self.sents[group[0]].text, max_words)
         return head
 
@@ -920,9 +922,23 @@ def _subruns(run: list[str], longest: int) -> list[list[str]]:
     return [run[i : i + longest] for i in range(0, len(run) - longest + 1)]
 
 
+_ATTRIBUTION = re.compile(r",? (?:[\w.'’-]+ ){0,4}(?:said|says|told \w+|reported|added)$")
+_CLAUSE_CUT = re.compile(r",\s+| (?:and|while|after|as|but|which|when|because|following) ")
+
+
 def _trim(text: str, max_words: int) -> str:
-    ws = text.rstrip(".!?").split()
-    return " ".join(ws[:max_words])
+    """A sentence shortened to a heading: attribution off, first clause, at most max_words."""
+    body = _ATTRIBUTION.sub("", text.rstrip(".!?\"”’ "))
+    for m in _CLAUSE_CUT.finditer(body):
+        if len(body[: m.start()].split()) >= 4:
+            body = body[: m.start()]
+            break
+    ws = body.split()
+    if len(ws) > max_words:
+        ws = ws[:max_words]
+        while ws and ws[-1].lower() in STOPWORDS:
+            ws.pop()
+    return " ".join(ws)
 
 
 def _with_markers(text: str, numbers: Sequence[int]) -> str:
@@ -996,8 +1012,10 @@ def _whats_new(
         if model.superseded[s]:
             continue
         if old is not None:
-            closest = (old @ model.x[s].T).toarray().max()
-            if closest >= cfg.new_similarity:
+            sims = (old @ model.x[s].T).toarray().ravel()
+            known = [before[j] for j in np.flatnonzero(sims >= cfg.new_similarity)]
+            # Known unless every earlier match announced it ("will open") and this reports it.
+            if known and (model.sents[s].future or not all(is_future(k) for k in known)):
                 continue
         if any(model.sim[s, t] >= cfg.redundancy_threshold for t in taken):
             continue

@@ -220,6 +220,9 @@ def test_whats_new_lists_only_material_absent_before():
     for item in v2.whats_new:
         assert item.text not in old_body
     assert any("evacuat" in i.text or "held overnight" in i.text for i in v2.whats_new)
+    # v1 said the spillway "will open"; that it opened is news.
+    assert "will open the emergency spillway" in old_body
+    assert any("opened the emergency spillway" in i.text for i in v2.whats_new)
     same = run(members(), previous=v2, version=3)
     assert same.whats_new == []
 
