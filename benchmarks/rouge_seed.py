@@ -19,7 +19,10 @@ from pathlib import Path
 import orjson
 from rouge_score import rouge_scorer
 
-from agents.summarize_cmd import run_summarize
+from agents.summarize_cmd import load_story, run_summarize
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from summary_bench import lead, lexrank  # noqa: E402
 
 
 def reference_text(page: str) -> str:
@@ -60,23 +63,31 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "seeds.jsonl"
         seed_jsonl(args.seeds, path)
+        arts = [a for a, _ in load_story(path)]
+        baselines = {
+            "lead": " ".join(lead(arts, args.max_words)),
+            "lexrank": " ".join(lexrank(arts, args.max_words)),
+        }
         rows = []
         for words in (args.max_words, 0):
             start_cpu, start_wall = time.process_time(), time.perf_counter()
             summary = run_summarize(path, max_words=words, fmt="text")
             cpu, wall = time.process_time() - start_cpu, time.perf_counter() - start_wall
             score = scorer.score(reference, summary)
-            rows.append((words or len(summary.split()), score, cpu, wall))
+            rows.append(("storystream", words or len(summary.split()), score, cpu, wall))
             if args.show and words:
                 print(summary, end="\n\n")
     if args.show:
         print("reference:\n" + reference + "\n")
     print(f"reference words: {len(reference.split())}")
-    print("| summary words | ROUGE-1 R | ROUGE-1 P | ROUGE-1 F | ROUGE-2 R | cpu s | wall s |")
-    print("|---|---|---|---|---|---|---|")
-    for n, s, cpu, wall in rows:
+    for name, text in baselines.items():
+        rows.append((name, len(text.split()), scorer.score(reference, text), 0.0, 0.0))
+    print("| system | summary words | ROUGE-1 R | ROUGE-1 P | ROUGE-1 F | ROUGE-2 R "
+          "| cpu s | wall s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, n, s, cpu, wall in rows:
         r1, r2 = s["rouge1"], s["rouge2"]
-        print(f"| {n} | {100 * r1.recall:.1f} | {100 * r1.precision:.1f} | "
+        print(f"| {name} | {n} | {100 * r1.recall:.1f} | {100 * r1.precision:.1f} | "
               f"{100 * r1.fmeasure:.1f} | {100 * r2.recall:.1f} | {cpu:.2f} | {wall:.2f} |")
     return 0
 
