@@ -247,7 +247,9 @@ def raw_of(rec: dict, **changes) -> RawArticle:
     return RawArticle(**fields)
 
 
-def run_damage(recs: list[dict], show: int, all_mode: bool = False) -> dict[str, Counter]:
+def run_damage(
+    recs: list[dict], show: int, all_mode: bool = False, utf8_share: float = 0.7
+) -> dict[str, Counter]:
     """Damage every article every way and count recoveries per kind.
 
     With ``all_mode`` the damaged kinds are compared with what the normalizer makes of the
@@ -273,7 +275,7 @@ def run_damage(recs: list[dict], show: int, all_mode: bool = False) -> dict[str,
             elif kind in CODECS:
                 codec = CODECS[kind]
                 damaged = inject_spam(clean, SPAM[codec], rng)
-                shown_text = decode_mixed(damaged.encode(codec, errors="replace"), rng)
+                shown_text = decode_mixed(damaged.encode(codec, errors="replace"), rng, utf8_share)
                 raw = raw_of(rec, text=shown_text)
                 expected = expected_for_codec(reference, codec)
             elif kind == "utf8_cp1252":
@@ -349,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--throughput", help="plain-text JSONL to time normalize on")
     ap.add_argument("--passes", type=int, default=5)
     ap.add_argument("--show-failures", type=int, default=3, help="diffs shown per kind")
+    ap.add_argument("--utf8-share", type=float, default=0.7,
+                    help="how often the mixed decoder reads a valid UTF-8 sequence as UTF-8 "
+                    "(0 = a pure cp1252 decoder)")
     ap.add_argument("--all", action="store_true",
                     help="keep articles whose scraped text carries page furniture")
     args = ap.parse_args(argv)
@@ -357,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     by_corpus = Counter(r["_corpus"] for r in recs)
     print(f"articles with curly quotes: {len(recs)} ({dict(by_corpus)})")
     t0 = time.process_time()
-    stats = run_damage(recs, args.show_failures, all_mode=args.all)
+    stats = run_damage(recs, args.show_failures, all_mode=args.all, utf8_share=args.utf8_share)
     cpu = time.process_time() - t0
     print()
     print("| kind | articles | exact recovery | similarity >= 0.98 | notes |")

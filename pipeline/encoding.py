@@ -62,13 +62,21 @@ def repair_utf8_mojibake(text: str) -> Repaired:
     fixed = ftfy.fix_encoding_and_explain(text)
     repairs: list[str] = []
     if fixed.text != text:
-        codecs = [arg for step, arg in fixed.explanation or [] if step == "encode"]
-        if codecs:
-            name = codecs[0].replace("sloppy-windows-", "cp")
-            repairs.append(f"mojibake:{name}")
+        steps = fixed.explanation or []
+        encoded = [_codec_name(arg) for step, arg in steps if step == "encode"]
+        decoded = [_codec_name(arg) for step, arg in steps if step == "decode"]
+        if encoded and decoded and decoded[0] != "utf-8":
+            # Bytes 0x80-0x9F shown as C1 controls: a cp1252 text read as Latin-1.
+            repairs.append(f"c1_controls:{decoded[0]}")
+        elif encoded:
+            repairs.append(f"mojibake:{encoded[0]}")
         else:
             repairs.append("mojibake")
     return Repaired(fixed.text, repairs)
+
+
+def _codec_name(name: str) -> str:
+    return name.replace("sloppy-windows-", "cp").replace("windows-", "cp")
 
 
 def restore_lost_dashes(text: str) -> tuple[str, int]:
@@ -346,15 +354,21 @@ def _literal_score(line: str) -> float:
     return sum(_literal(ch) for ch in line if not ch.isascii())
 
 
-def repair_text(text: str) -> Repaired:
+def repair_text(text: str, *, legacy_max_chars: int = 400_000) -> Repaired:
     """Repair encoding damage; the cheap check keeps clean text on a fast path.
 
     Candidates (ftfy's UTF-8 repair, the legacy CJK repair, both) are compared by how much
     mojibake they leave; the original wins ties. A legacy repair also turns " ? " between words
-    back into a dash.
+    back into a dash. The legacy search (about 400k characters/s) is skipped for texts longer
+    than ``legacy_max_chars``, recorded as "legacy_mojibake_skipped".
     """
     if not needs_repair(text):
         return Repaired(text, [])
+    if len(text) > legacy_max_chars:
+        fixed = repair_utf8_mojibake(text) if _UTF8_MOJIBAKE.search(text) else Repaired(text, [])
+        if _LEGACY_PAIR.search(fixed.text):
+            fixed.repairs.append("legacy_mojibake_skipped")
+        return fixed
     candidates: list[Repaired] = [Repaired(text, [])]
     if _UTF8_MOJIBAKE.search(text):
         candidates.append(repair_utf8_mojibake(text))

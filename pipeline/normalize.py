@@ -32,6 +32,8 @@ class NormalizeConfig:
         html_min_text_chars: an HTML page whose extracted text is shorter is bad input.
         date_languages: languages dateparser tries on a published date that is neither ISO
             nor RFC 2822.
+        legacy_max_chars: texts longer than this skip the legacy CJK repair (it reads about
+            400k characters/s).
     """
 
     max_body_bytes: int = 2_000_000
@@ -44,6 +46,7 @@ class NormalizeConfig:
     strip_furniture: bool = True
     html_min_text_chars: int = 1
     date_languages: tuple[str, ...] = normalize_meta.DATE_LANGUAGES
+    legacy_max_chars: int = 400_000
 
 
 DEFAULT_CONFIG = NormalizeConfig()
@@ -127,7 +130,7 @@ def normalize(
     text = content
     if not text.isascii():
         if cfg.repair_encoding and encoding.needs_repair(text):
-            fixed = encoding.repair_text(text)
+            fixed = encoding.repair_text(text, legacy_max_chars=cfg.legacy_max_chars)
             text = fixed.text
             repairs.extend(fixed.repairs)
         # Zero-width characters, soft hyphens and stray controls (after the repair: a soft
