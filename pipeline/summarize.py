@@ -45,8 +45,6 @@ class SummaryConfig:
         target_words: stop selecting once the sections hold this many words.
         overview_sentences: the top-ranked sentences that open the summary as its first section.
         max_section_sentences: most sentences in one section.
-        grouping: "topics" (sub-topic leaders gather their closest sentences) or "cluster"
-            (select first, then cluster the selection).
         topic_distinct: a sub-topic leader is less similar than this to every chosen sentence.
         topic_similarity: a sentence joins a sub-topic only when at least this similar to it.
         min_sentence_words: shorter sentences are fragments, never selected.
@@ -82,7 +80,6 @@ class SummaryConfig:
     target_words: int = 330
     overview_sentences: int = 4
     max_section_sentences: int = 3
-    grouping: str = "topics"
     topic_distinct: float = 0.2
     topic_similarity: float = 0.12
     min_sentence_words: int = 6
@@ -224,10 +221,7 @@ def summarize_story(
     sents = _sentences(docs, cfg)
     model = _Model(docs, sents, cfg)
     ranking = model.rank()
-    if cfg.grouping == "cluster":
-        groups = model.sections(model.select(ranking))
-    else:
-        groups = model.topic_sections(ranking)
+    groups = model.topic_sections(ranking)
 
     cite = _Citations(docs)
     headline = model.headline()
@@ -510,45 +504,6 @@ class _Model:
 
     # -- selection ---------------------------------------------------------------------------
 
-    def select(self, ranking: Sequence[int]) -> list[int]:
-        """Greedy selection until the word budget: maximal marginal relevance, plus a bonus for
-        the story terms a sentence adds that the chosen ones do not cover yet."""
-        cfg = self.cfg
-        candidates = [i for i in ranking if not self.superseded[i]]
-        if not candidates:
-            return []
-        score = self.score
-        lo, hi = float(score[candidates].min()), float(score[candidates].max())
-        norm = (score - lo) / (hi - lo) if hi > lo else np.ones_like(score)
-        n_docs = max(len(self.docs), 1)
-        weight = (self.doc_df / n_docs) ** 2
-        binary = self.x.copy()
-        binary.data[:] = 1.0
-        length = np.array([s.n_words for s in self.sents], dtype=np.float64)
-        uncovered = np.ones(len(self.vocab))
-        chosen: list[int] = []
-        words_used = 0
-        max_sim = np.zeros(len(self.sents))
-        alive = np.zeros(len(self.sents), dtype=bool)
-        alive[candidates] = True
-        while alive.any() and len(chosen) < cfg.max_sentences and words_used < cfg.target_words:
-            val = cfg.mmr_lambda * norm - (1 - cfg.mmr_lambda) * max_sim
-            if cfg.coverage_weight:
-                gain = binary @ (weight * uncovered) / np.sqrt(length)
-                top = gain[alive].max()
-                if top > 0:
-                    val = val + cfg.coverage_weight * gain / top
-            val = np.where(alive & (max_sim < cfg.redundancy_threshold), val, -np.inf)
-            best = int(np.argmax(val))
-            if not np.isfinite(val[best]):
-                break
-            chosen.append(best)
-            words_used += self.sents[best].n_words
-            alive[best] = False
-            max_sim = np.maximum(max_sim, self.sim[best])
-            uncovered[self.x[best].indices] = 0.0
-        return chosen
-
     def topic_sections(self, ranking: Sequence[int]) -> list[list[int]]:
         """Sections by sub-topic: an overview, then one section per sub-topic leader.
 
@@ -573,6 +528,7 @@ class _Model:
         alive[candidates] = True
         max_sim = np.zeros(n)
         words_used = 0
+        taken_count = 0
 
         def pick(mask: np.ndarray) -> int:
             val = cfg.mmr_lambda * norm - (1 - cfg.mmr_lambda) * max_sim
@@ -585,23 +541,31 @@ class _Model:
             best = int(np.argmax(val))
             return best if np.isfinite(val[best]) else -1
 
+        def room() -> bool:
+            return words_used < cfg.target_words and taken_count < cfg.max_sentences
+
         def take(i: int) -> None:
-            nonlocal max_sim, words_used
+            nonlocal max_sim, words_used, taken_count
+            taken_count += 1
             alive[i] = False
             max_sim = np.maximum(max_sim, self.sim[i])
             uncovered[self.x[i].indices] = 0.0
             words_used += self.sents[i].n_words
 
         overview: list[int] = []
-        while len(overview) < cfg.overview_sentences and words_used < cfg.target_words:
+        while len(overview) < cfg.overview_sentences and room():
             i = pick(alive)
             if i < 0:
                 break
             overview.append(i)
             take(i)
         sections = [overview]
-        while len(sections) < cfg.max_sections and words_used < cfg.target_words:
-            i = pick(alive & (max_sim < cfg.topic_distinct))
+        while len(sections) < cfg.max_sections and room():
+            # Leaders stand apart from all chosen; below min_sections any sentence may lead.
+            distinct = max_sim < cfg.topic_distinct
+            i = pick(alive & distinct)
+            if i < 0 and len(sections) < cfg.min_sections:
+                i = pick(alive)
             if i < 0:
                 break
             sections.append([i])
@@ -613,13 +577,13 @@ class _Model:
             home = np.argmax(closeness, axis=1)
             near = closeness.max(axis=1) >= cfg.topic_similarity
             progress = True
-            while progress and words_used < cfg.target_words:
+            while progress and room():
                 progress = False
                 for k in range(len(sections)):
                     cap = cfg.max_section_sentences + (1 if k == 0 else 0)
                     if len(sections[k]) >= cap:
                         continue
-                    if words_used >= cfg.target_words:
+                    if not room():
                         break
                     i = pick(alive & (home == k) & near)
                     if i < 0:
@@ -628,68 +592,13 @@ class _Model:
                     take(i)
                     progress = True
         # Budget left: important sentences no section gathered open sections of their own.
-        while len(sections) < cfg.max_sections and words_used < cfg.target_words:
+        while len(sections) < cfg.max_sections and room():
             i = pick(alive)
             if i < 0:
                 break
             sections.append([i])
             take(i)
         return [g for g in sections if g]
-
-    def sections(self, chosen: Sequence[int]) -> list[list[int]]:
-        """Group the chosen sentences: an overview of the top ones, then sub-topics."""
-        cfg = self.cfg
-        if not chosen:
-            return []
-        lead = list(chosen[: cfg.overview_sentences])
-        rest = list(chosen[cfg.overview_sentences:])
-        if not rest:
-            return [lead]
-        want = max(cfg.min_sections - 1, math.ceil(len(rest) / cfg.max_section_sentences))
-        k = max(1, min(cfg.max_sections - 1, want, len(rest)))
-        groups = self._cluster(rest, k)
-        groups.sort(key=lambda g: min(chosen.index(i) for i in g))
-        for g in groups:
-            g.sort(key=chosen.index)
-        return [lead, *groups]
-
-    def _cluster(self, items: list[int], k: int) -> list[list[int]]:
-        """Average-linkage agglomerative grouping on context-smoothed sentence vectors.
-
-        Hand-written: at most a dozen items, and the size cap per group needs a custom merge rule.
-        """
-        cap = self.cfg.max_section_sentences
-        # Smooth each sentence with its closest neighbours in the whole story, so two
-        # sentences on one sub-topic meet even when they share few words.
-        sims = self.sim[items]
-        vecs = []
-        for r, i in enumerate(items):
-            nbr = np.argsort(-sims[r], kind="stable")[:6]
-            weights = np.clip(sims[r, nbr], 0.0, None)
-            v = self.x[i].toarray().ravel() + 0.5 * (weights @ self.x[nbr].toarray())
-            norm = np.linalg.norm(v)
-            vecs.append(v / norm if norm else v)
-        m = np.array(vecs)
-        pair = m @ m.T
-        groups = [[r] for r in range(len(items))]
-        while len(groups) > k:
-            best, best_val = None, -math.inf
-            for a in range(len(groups)):
-                for b in range(a + 1, len(groups)):
-                    if len(groups[a]) + len(groups[b]) > cap:
-                        continue
-                    val = float(pair[np.ix_(groups[a], groups[b])].mean())
-                    if val > best_val:
-                        best, best_val = (a, b), val
-            if best is None:
-                if cap >= len(items):
-                    break
-                cap = len(items)  # the size cap cannot hold with this few groups: lift it
-                continue
-            a, b = best
-            groups[a] = groups[a] + groups[b]
-            del groups[b]
-        return [[items[r] for r in g] for g in groups]
 
     # -- support and wording -----------------------------------------------------------------
 
