@@ -70,10 +70,17 @@ class Furniture:
     removed: int = 0
 
 
+_NOT_CREDIT = re.compile(r"^\((?:see|read|watch|click|view|listen|more)\b|\.\)$", re.IGNORECASE)
+
+
 def is_caption(line: str) -> bool:
-    """A photo caption: a line ending in a photo credit, or starting "Photo:"."""
-    if line.endswith(")") and _CAPTION_CREDIT.search(line[-110:]):
-        return True
+    """A photo caption: a short line ending in a photo credit, or starting "Photo:"."""
+    if len(line) > 400:
+        return False
+    if line.endswith(")"):
+        m = _CAPTION_CREDIT.search(line[-110:])
+        if m and not _NOT_CREDIT.search(m.group(0).rstrip()):
+            return True
     return bool(_CAPTION_PREFIX.match(line))
 
 
@@ -181,7 +188,7 @@ def _strip_header(lines: list[str], out: Furniture, have_title: str | None) -> l
     if not lines:
         return lines
     if have_title is not None:
-        if _same(lines[0], have_title):
+        if len(lines) > 1 and _same(lines[0], have_title):
             out.removed += 1
             return lines[1:]
         return lines
@@ -196,16 +203,21 @@ def _strip_header(lines: list[str], out: Furniture, have_title: str | None) -> l
     nxt = lines[j]
     if _byline(nxt) is None and (len(nxt.split()) < 12 or _headline_like(nxt)):
         return lines
-    short_first = len(head[0].split()) <= 3
-    if short_first and (len(head) >= 3 or (len(head) == 2 and len(head[1].split()) > 3)):
-        out.section = head.pop(0)
-    if not head or len(head[0].split()) < 3:
+    k = 0
+    if len(head) >= 2 and len(head[0].split()) <= 3 < len(head[1].split()):
+        out.section = head[0]  # "Diplomacy" above the headline
+        k = 1
+    if len(head[k].split()) < 3:
+        out.section = None
         return lines
-    out.title = head[0]
-    if len(head) > 1:
-        out.subtitle = head[1]
-    out.removed += j
-    return lines[j:]
+    out.title = head[k]
+    k += 1
+    # A deck under the headline; a line ending in . ! ? is more likely the first sentence.
+    if k < len(head) and len(head[k].split()) >= 3 and not head[k].endswith((".", "!", "?")):
+        out.subtitle = head[k]
+        k += 1
+    out.removed += k
+    return lines[k:]
 
 
 def _same(a: str, b: str) -> bool:

@@ -85,6 +85,24 @@ def _has_keyword(run: str) -> bool:
     return any(k in low for k in SPAM_KEYWORDS)
 
 
+def _spam_position(run: str, rest: str) -> bool:
+    """Whether a foreign-script run at a line start sits where injected spam sits.
+
+    Spam is glued to the text ("<run>President"), or followed by one space and the rest of a
+    split word ("<run> p” through"), or stands alone. A short run followed by a space and a
+    capital, bracket, quote or digit reads as a name or quoted word ("習近平 (Xi Jinping)
+    said"), and is kept unless it holds a gambling keyword.
+    """
+    if _has_keyword(run) or not rest.strip():
+        return len(run) >= 5 or _has_keyword(run)
+    if not rest[0].isspace():
+        return True
+    body = rest.lstrip()
+    if body[0].islower():
+        return True
+    return len(run) >= 5
+
+
 def _same_script_spam(run: str, rest: str) -> bool:
     """A keyword run in the article's own script is spam only when it stands alone on its line
     or is glued to Latin text: "카지노 업계는..." in a Korean article is news about casinos."""
@@ -131,7 +149,9 @@ def remove_spam(lines: list[str]) -> SpamResult:
         m = _RUN.match(stripped)
         run = m.group(0) if m else ""
         rest = stripped[len(run) :]
-        if run and (_foreign_to(run, script) or _same_script_spam(run, rest)):
+        if run and (
+            (_foreign_to(run, script) and _spam_position(run, rest)) or _same_script_spam(run, rest)
+        ):
             result.removed += 1
             result.runs.append(run)
             if not rest.strip():

@@ -263,6 +263,8 @@ def test_big5_quotes_without_spam():
 def test_legitimate_non_latin_names_and_quotes_are_kept():
     text = (
         "President Lee Jae-myung (이재명) met the visiting delegation in Seoul on Monday.\n"
+        "習近平 (Xi Jinping) sent a letter that was read out at the start of the meeting.\n"
+        "東京 Governor Yuriko Koike also sent her greetings.\n"
         "“안녕하세요,” he said in greeting, before switching to English for the talks.\n"
         "The menu listed 東京 specialities and a dessert called 抹茶 ice cream.\n"
         "Officials said the meeting went well and that more talks would follow."
