@@ -75,7 +75,8 @@
     var svg = document.getElementById(svgId);
     if (!svg) { return; }
     svg.replaceChildren();
-    var rowH = 150 / Math.max(bars.length, 1);
+    var height = svg.viewBox.baseVal.height || 150;
+    var rowH = Math.min(height / Math.max(bars.length, 1), 30);
     var max = Math.max.apply(null, bars.map(function (b) { return b.value; }).concat([1]));
     bars.forEach(function (b, i) {
       var yy = i * rowH;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -53,6 +54,13 @@ class Demo:
     def log_tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(errors="replace")
         return "\n".join(text.splitlines()[-lines:])
+
+    @property
+    def bootstrap(self) -> str:
+        """The embedded broker's address, as the demo printed it."""
+        found = re.search(r"embedded broker at (\S+)", self.log_path.read_text(errors="replace"))
+        assert found, f"no broker address in the demo output:\n{self.log_tail()}"
+        return found.group(1)
 
     def get(self, path: str, **kw) -> httpx.Response:
         return httpx.get(self.base_url + path, timeout=10, **kw)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import Demo, screenshot
+from tests.e2e.conftest import ROOT, Demo, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -135,6 +137,9 @@ def test_article_markup_renders_as_text_and_never_runs(demo: Demo, page):
 
 
 def test_ops_dashboard_shows_throughput(demo: Demo, page):
+    # Passes the API's checks but has no article text: the normalize stage dead-letters it.
+    empty_page = {"id": "e2e-empty", "content_type": "text/html", "body": "<html></html>"}
+    assert demo.post_articles(empty_page).status_code == 202
     page.goto(demo.base_url + "/ops")
     expect(page.locator("body")).to_have_attribute("data-ops-rendered", re.compile(r"\d"))
     normalize = page.locator('#stage-table tr[data-stage="normalize"]')
@@ -145,4 +150,29 @@ def test_ops_dashboard_shows_throughput(demo: Demo, page):
     assert int(page.locator("#stories-active").inner_text()) >= 1
     assert int(page.locator("#stories-dormant").inner_text()) >= 1
     assert page.locator("#chart-lag path.series").count() >= 1
+    expect(page.locator("#dead-count")).to_have_text("1", timeout=30_000)
+    expect(page.locator("#dead-reasons")).to_contain_text("normalize")
     screenshot(page, "05-ops")
+
+
+def test_example_subscriber_reads_story_updates_from_kafka(demo: Demo):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "subscriber.py"),
+            "--bootstrap",
+            demo.bootstrap,
+            "--from-beginning",
+            "--story",
+            demo.story_id,
+            "--max-messages",
+            "1",
+            "--timeout",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(rf"Updated \(\d+ articles?\) · .+\({demo.story_id} v\d+\)", result.stdout)
