@@ -316,8 +316,6 @@ def _sentences(docs: Sequence[_Doc], cfg: SummaryConfig) -> list[_Sentence]:
         for pos, text in enumerate(
             _clean_sentences(
                 art.text,
-                art.title.strip(),
-                (art.subtitle or "").strip(),
                 tuple(art.captions),
                 cfg.min_sentence_words,
                 cfg.max_sentence_words,
@@ -340,8 +338,6 @@ def _sentences(docs: Sequence[_Doc], cfg: SummaryConfig) -> list[_Sentence]:
 @lru_cache(maxsize=4096)
 def _clean_sentences(
     text: str,
-    title: str,
-    subtitle: str,
     captions: tuple[str, ...],
     min_words: int,
     max_words: int,
@@ -350,7 +346,9 @@ def _clean_sentences(
 
     Cached: a story refresh re-reads every member, and only the newest article is new.
     """
-    skip = {title, subtitle, *captions}
+    # Title and subtitle lines are not skipped: a scraper may have taken the lead sentence
+    # for the title, and a headline-shaped line fails the sentence checks anyway.
+    skip = set(captions)
     caption_set = frozenset(c.strip() for c in captions)
     seen: set[str] = set()
     out = []

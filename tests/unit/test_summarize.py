@@ -313,3 +313,14 @@ def test_future_and_quote_markers():
     assert is_future("The vote is expected to take place next week.")
     assert not is_future("The authority opened the spillway on Tuesday.")
     assert is_quote("\u201cWe are ready,\u201d the mayor said.")
+
+
+def test_lead_sentence_taken_for_a_title_is_still_material():
+    lead = "The Brackwater dam on the Tessel river burst early on Thursday, flooding the town."
+    rows = [
+        (f"t{i}", f"Wire {i}", lead, i,
+         f"{lead}\nRescue crews reached the flooded town of Brackwater by boat {i} hours later.")
+        for i in range(3)
+    ]
+    u = run(members(rows, copies=()))
+    assert lead.rstrip(".") in u.sections[0].text
