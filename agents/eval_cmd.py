@@ -4,61 +4,21 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from pipeline.cluster import StoryAssigner
+from pipeline.cluster_fit import article_from_row, replay_order
 from pipeline.evaluation import bcubed, cluster_count, pairwise
-from schemas.records import Article, DedupVerdict, RawArticle
-
-
-def _epoch(value: Any) -> float | None:
-    """Seconds since the epoch of an ISO date or datetime string, or None."""
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+from schemas.records import DedupVerdict, RawArticle
 
 
 def load_corpus(path: Path) -> list[dict[str, Any]]:
     """Rows of a JSONL corpus in replay order: dated by date (stable), then undated in order."""
     rows = [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
-    dated = [(t, i) for i, r in enumerate(rows) if (t := _epoch(r.get("published"))) is not None]
-    dated.sort()
-    undated = [i for i, r in enumerate(rows) if _epoch(r.get("published")) is None]
-    last = dated[-1][0] if dated else 0.0
-    ordered = []
-    for t, i in dated:
-        rows[i]["_time"] = t
-        ordered.append(rows[i])
-    for i in undated:
-        rows[i]["_time"] = last
-        ordered.append(rows[i])
-    return ordered
-
-
-def _direct_article(row: dict[str, Any]) -> Article:
-    """An Article built straight from a corpus row (no normalization)."""
-    text = row.get("text") or row.get("body") or ""
-    return Article(
-        id=str(row["id"]),
-        url=row.get("url"),
-        outlet=row.get("outlet") or "",
-        title=row.get("title") or "",
-        text=text,
-        lang="en",
-        published=row["_time"],
-        published_source="given" if row.get("published") else "received",
-        word_count=len(text.split()),
-    )
+    return replay_order(rows)
 
 
 def _normalizer() -> Any:
@@ -94,7 +54,7 @@ def run_eval(path: Path, *, progress: bool = True, normalize: bool = True) -> di
     gold_topic: dict[str, Any] = {}
     assign_cpu = 0.0
     wall0 = time.perf_counter()
-    used_normalize = norm is not None
+    fallbacks = 0
     for n, row in enumerate(rows, 1):
         article = None
         if norm is not None:
@@ -110,9 +70,9 @@ def run_eval(path: Path, *, progress: bool = True, normalize: bool = True) -> di
                 article = norm(raw, received_at=row["_time"])
             except Exception:  # noqa: BLE001 - fall back to the raw row, as documented
                 article = None
-                used_normalize = False
+                fallbacks += 1
         if article is None:
-            article = _direct_article(row)
+            article = article_from_row(row)
         if dedup is not None:
             verdict = dedup.check(article)
         else:
@@ -142,7 +102,8 @@ def run_eval(path: Path, *, progress: bool = True, normalize: bool = True) -> di
     report: dict[str, Any] = {
         "corpus": Path(path).name,
         "articles": len(rows),
-        "normalized": used_normalize,
+        "normalized": norm is not None,
+        "normalize_fallbacks": fallbacks,
         "deduplicated": dedup is not None,
         "stories_found": cluster_count(stories),
         "stories_gold": cluster_count(gold_event),
@@ -166,9 +127,11 @@ def run_eval(path: Path, *, progress: bool = True, normalize: bool = True) -> di
 
 def format_report(report: dict) -> str:
     """A short human-readable table of a :func:`run_eval` report."""
+    fallbacks = report.get("normalize_fallbacks", 0)
+    given = f", {fallbacks} rows as given" if fallbacks else ""
     lines = [
         f"{report['corpus']}: {report['articles']} articles"
-        f" (normalize: {'yes' if report['normalized'] else 'no'},"
+        f" (normalize: {'yes' if report['normalized'] else 'no'}{given},"
         f" dedup: {'yes' if report['deduplicated'] else 'no'})",
         f"{'':18}{'P':>7}{'R':>7}{'F1':>7}",
     ]
