@@ -421,9 +421,16 @@ def register_views(ss: Storystream, config: ReadModelConfig | None = None) -> No
             )
             await response.prepare(request)
             deadline = time.monotonic() + SSE_MAX_SECONDS
-            with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+            with contextlib.suppress(ConnectionError):
                 await response.write(b"retry: 2000\n: connected\n\n")
                 async with model.subscribe(stories) as sub:
+                    # A followed story's current version goes first, unless the client says
+                    # (Last-Event-ID) it has it: nothing is lost between page load and connect.
+                    last_seen = request.headers.get("Last-Event-ID", "")
+                    for story_id in sorted({model.resolve(s) for s in wanted}):
+                        entry = model.story(story_id)
+                        if entry is not None and last_seen != event_id(entry.latest):
+                            await response.write(sse_event(entry.latest))
                     while time.monotonic() < deadline and not model.closed:
                         try:
                             update = await asyncio.wait_for(
@@ -523,10 +530,14 @@ def respond(
     )
 
 
+def event_id(update: StoryUpdate) -> str:
+    return f"{update.story_id}:{update.version}"
+
+
 def sse_event(update: StoryUpdate) -> bytes:
     """One Server-Sent Event carrying a full StoryUpdate."""
     return (
-        f"id: {update.story_id}:{update.version}\nevent: update\n".encode()
+        f"id: {event_id(update)}\nevent: update\n".encode()
         + b"data: "
         + update.to_json()
         + b"\n\n"

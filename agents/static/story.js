@@ -40,7 +40,12 @@
   source.addEventListener("update", function (event) {
     try {
       var update = JSON.parse(event.data);
-      if (update.merged_into && update.story_id === storyId) { storyId = update.merged_into; }
+      if (update.merged_into && update.story_id === storyId) {
+        storyId = update.merged_into;
+      } else if (update.story_id === storyId &&
+                 update.version <= Number(main.getAttribute("data-version"))) {
+        return;  // the page already shows this version
+      }
     } catch (e) { /* refresh anyway */ }
     if (!pending) { pending = setTimeout(refresh, 150); }
   });

@@ -429,6 +429,22 @@ async def test_live_updates_stream_only_the_followed_story(web: Web):
     resp.close()
 
 
+async def test_live_updates_start_with_the_followed_story_unless_the_client_has_it(web: Web):
+    web.model.apply_update(make_update("s-a", version=4))
+    resp = await web.get("/api/updates?story=s-a")
+    assert (await _next_event(resp))["id"] == "s-a:4"
+    resp.close()
+    resp = await web.get("/api/updates?story=s-a", headers={"Last-Event-ID": "s-a:4"})
+    for _ in range(50):
+        if len(web.model.subscriptions) == 2:  # the first stream is still open server-side
+            break
+        await asyncio.sleep(0.02)
+    web.model.apply_update(make_update("s-a", version=5))
+    assert (await _next_event(resp))["id"] == "s-a:5"
+    web.model.close()
+    resp.close()
+
+
 async def test_story_page_renders_the_seed_layout(web: Web):
     related = [RelatedStory("s-other", "Lighthouse reopens", 4)]
     web.model.apply_update(make_update(count=3, related=related))
