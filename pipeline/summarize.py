@@ -753,6 +753,10 @@ def _title_clauses(title: str, max_words: int) -> list[str]:
     for part in _CLAUSE_BREAK.split(title):
         if any(q in part for q in "\"“”‘’"):
             continue
+        lead_words = part.split()
+        while lead_words and lead_words[0].lower() in STOPWORDS:
+            lead_words.pop(0)
+        part = " ".join(lead_words)
         part = part.strip(" .,'\"‘’“”")
         if 3 <= len(part.split()) <= max_words and part not in out:
             out.append(part)

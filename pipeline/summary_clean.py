@@ -110,9 +110,15 @@ def is_caption_paragraph(paragraph: str) -> bool:
     return bool(_CAPTION.search(text)) or bool(_BYLINE.match(text))
 
 
+_QUOTED = re.compile(r"[\"“]([^\"“”]*)[\"”]")
+
+
 def is_quote(sentence: str) -> bool:
-    """True for a sentence that opens with a direct quotation."""
-    return bool(_QUOTE_OPEN.match(sentence))
+    """True for a sentence that opens with a direct quotation or is mostly one."""
+    if _QUOTE_OPEN.match(sentence):
+        return True
+    quoted = sum(len(m.group(1)) for m in _QUOTED.finditer(sentence))
+    return quoted > 0.5 * len(sentence)
 
 
 def is_future(sentence: str) -> bool:

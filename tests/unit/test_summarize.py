@@ -313,6 +313,8 @@ def test_future_and_quote_markers():
     assert is_future("The vote is expected to take place next week.")
     assert not is_future("The authority opened the spillway on Tuesday.")
     assert is_quote("\u201cWe are ready,\u201d the mayor said.")
+    assert is_quote('The mayor said: "We are ready for the water and we will stay ready."')
+    assert not is_quote('The mayor called the dam "safe" on Monday before the rain came.')
 
 
 def test_lead_sentence_taken_for_a_title_is_still_material():
