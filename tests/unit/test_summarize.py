@@ -326,3 +326,23 @@ def test_lead_sentence_taken_for_a_title_is_still_material():
     ]
     u = run(members(rows, copies=()))
     assert lead.rstrip(".") in u.sections[0].text
+
+
+def test_minority_report_is_a_claim_few_outlets_carry():
+    core = ("Floodwater from the Tessel river swept through the centre of Brackwater on "
+            "Thursday night.")
+    rows = [
+        (f"m{i}", f"Outlet {i}", f"Brackwater flooded ({i})", i,
+         f"{core}\nResidents of Brackwater spent the night in shelters on high ground {i}.")
+        for i in range(5)
+    ]
+    claim = "The contractor that repaired the dam in 2019 was fined 2 million euros in 2021."
+    rows.append(("m5", "Outlet 5", "Brackwater flooded (5)", 5, f"{core}\n{claim}"))
+    cfg = SummaryConfig(max_sections=1, overview_sentences=1, max_sentences=1)
+    u = run(members(rows, copies=()), config=cfg)
+    minority = {i.text: i.outlets for i in u.minority_reports}
+    assert minority.get(claim) == ["Outlet 5"]
+    assert core not in minority
+    by_n = {s.n: s.article_id for s in u.sources}
+    item = next(i for i in u.minority_reports if i.text == claim)
+    assert [by_n[n] for n in item.citations] == ["m5"]
