@@ -30,12 +30,32 @@ def _story_with(base_url: str, count: int, timeout: float) -> dict:
     raise AssertionError(f"{base_url} lists no {count}-article story within {timeout} s")
 
 
+def _readiness(workers: list[WorkerProcess], timeout: float) -> list[list[int]]:
+    """Poll every worker's /readyz until all answer 200; the status changes each one saw."""
+    seen: list[list[int]] = [[] for _ in workers]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for worker, statuses in zip(workers, seen, strict=True):
+            try:
+                status = httpx.get(f"{worker.base_url}/readyz", timeout=1).status_code
+            except httpx.HTTPError:
+                continue  # not listening yet
+            if not statuses or statuses[-1] != status:
+                statuses.append(status)
+        if all(s and s[-1] == 200 for s in seen):
+            return seen
+        time.sleep(0.05)
+    raise AssertionError(f"workers not ready within {timeout} s: {seen}")
+
+
 def test_every_worker_serves_every_story(tmp_path: Path):
     with EmbeddedBroker() as broker:
         workers = [WorkerProcess(broker, tmp_path).start() for _ in range(2)]
         try:
-            for worker in workers:
-                worker.wait_ready(90)
+            # Not ready (503) while tables recover and partitions are assigned, then 200.
+            for statuses in _readiness(workers, 90):
+                assert statuses[0] == 503 and statuses[-1] == 200, statuses
+                assert set(statuses) == {200, 503}
             first, second = workers
             articles = [orjson.loads(line) for line in seed_lines()]
             posted = httpx.post(
