@@ -12,7 +12,7 @@ from operator import itemgetter
 
 import orjson
 
-from pipeline.text import STOPWORDS, WORD_RE, content_words, stable_hash
+from pipeline.text import STOPWORDS, WORD_RE, stable_hash
 from schemas.records import Article, DedupVerdict, StoryAssignment
 
 # A capitalized phrase: capitalized words, optionally joined by "of"/"de"/"the"/... . Periods
@@ -35,7 +35,6 @@ _NOT_NAMES = STOPWORDS | _TITLES | _CALENDAR
 #: Names of the features the decision model sees, in order (see :func:`features`).
 FEATURE_NAMES: tuple[str, ...] = (
     "cos_centroid",
-    "cos_best_member",
     "cos_entities",
     "cos_title",
     "has_titles",
@@ -49,6 +48,9 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
+_MARGIN = FEATURE_NAMES.index("cos_rank_margin")
+
+
 @dataclass(frozen=True)
 class ClusterConfig:
     """Tuning values of story assignment; the defaults are the project's one configuration.
@@ -59,8 +61,8 @@ class ClusterConfig:
         title_weight: how many body occurrences one title occurrence of a word counts for.
         max_body_chars: only the start of the body is read (the lede and first paragraphs
             carry the story; the cost per article stays bounded).
-        lede_chars: the opening of the body that, with the title, forms the lede vector (the
-            lede names the event; the rest of the body often recounts background).
+        lede_tokens: the opening words of the body that, with the title, form the lede
+            vector (the lede names the event; the rest often recounts background).
         entity_chars: names are looked for in the title and this much of the body.
         max_article_terms: an article vector keeps its heaviest terms only (speed, noise).
         max_article_entities: the same for its capitalized-phrase vector.
@@ -77,7 +79,6 @@ class ClusterConfig:
         max_candidates: stories retrieved per article (best index accumulations); each gets
             the cheap centroid cosine.
         max_scored: candidates, best by centroid cosine, that get the full model.
-        recent_members: member vectors a story keeps for the best-member similarity.
         same_outlet_seconds: window of the "same outlet wrote into this story" signal.
         weights: logistic coefficients, one per name in :data:`FEATURE_NAMES`.
         bias: logistic intercept.
@@ -95,7 +96,7 @@ class ClusterConfig:
     dormant_after_seconds: float = 400 * 86400.0
     title_weight: float = 2.0
     max_body_chars: int = 2000
-    lede_chars: int = 400
+    lede_tokens: int = 70
     entity_chars: int = 2000
     max_article_terms: int = 60
     max_article_entities: int = 40
@@ -109,11 +110,9 @@ class ClusterConfig:
     max_posting: int = 80
     max_candidates: int = 6
     max_scored: int = 3
-    recent_members: int = 3
     same_outlet_seconds: float = 3600.0
     weights: tuple[float, ...] = (
         -0.888,  # cos_centroid
-        0.531,  # cos_best_member
         3.867,  # cos_entities
         1.672,  # cos_title
         0.026,  # has_titles
@@ -134,6 +133,12 @@ class ClusterConfig:
 
 
 _BY_WEIGHT_THEN_TERM = itemgetter(1, 0)
+_BY_WEIGHT = itemgetter(1)
+
+
+_LOG_TABLE_SIZE = 1 << 16
+#: log(i) for small integers: a list lookup is cheaper than a call per term.
+_LOGS = [0.0, 0.0] + [math.log(i) for i in range(2, _LOG_TABLE_SIZE)]
 
 
 def _sigmoid(x: float) -> float:
@@ -144,8 +149,11 @@ def _sigmoid(x: float) -> float:
 
 
 def _normalize(vec: dict[str, float], keep: int) -> dict[str, float]:
-    """The ``keep`` heaviest entries, heaviest first (ties by term), scaled to unit length."""
-    vec = dict(sorted(vec.items(), key=_BY_WEIGHT_THEN_TERM, reverse=True)[:keep])
+    """The ``keep`` heaviest entries, heaviest first, scaled to unit length.
+
+    Ties keep their order in ``vec`` (the sort is stable), so the result is deterministic.
+    """
+    vec = dict(sorted(vec.items(), key=_BY_WEIGHT, reverse=True)[:keep])
     norm = math.sqrt(sum(v * v for v in vec.values()))
     if norm == 0.0:
         return {}
@@ -265,7 +273,6 @@ class _Story:
     entities: dict[str, float] = field(default_factory=dict)
     title: dict[str, float] = field(default_factory=dict)
     lede: dict[str, float] = field(default_factory=dict)
-    recent: list[dict[str, float]] = field(default_factory=list)
     outlets: dict[str, float] = field(default_factory=dict)
     titled: int = 0
     dormant: bool = False
@@ -289,7 +296,6 @@ class _Story:
                 "centroid": self.centroid,
                 "entities": self.entities,
                 "title": self.title,
-                "recent": self.recent,
                 "outlets": self.outlets,
                 "titled": self.titled,
                 "dormant": self.dormant,
@@ -471,46 +477,55 @@ class StoryAssigner:
         if len(body) > cfg.max_body_chars:
             cut = body.rfind(" ", 0, cfg.max_body_chars)
             body = body[: cut if cut > 0 else cfg.max_body_chars]
-        title_words = content_words(title)
-        text = title + "\n" + body
-        counts = Counter(WORD_RE.findall(text.lower()))
+        stop = STOPWORDS
+        title_toks = WORD_RE.findall(title.lower()) if title else []
+        body_toks = WORD_RE.findall(body.lower())
+        counts = Counter(title_toks)
+        counts.update(body_toks)
+        title_words = [t for t in title_toks if len(t) > 1 and t not in stop]
         for w in title_words:
             counts[w] += cfg.title_weight - 1.0
-        ents = Counter(["e:" + p for p in capitalized_phrases(text[: cfg.entity_chars])])
+        ents = Counter(
+            ["e:" + p for p in capitalized_phrases(title + "\n" + body[: cfg.entity_chars])]
+        )
         log = math.log
         df = self._df
         df_get = df.get
-        stop = STOPWORDS
         if learn:
             self._docs += 1
             self._dirty["n"] = None
         top = log(self._docs + 1) + 1.0
         tf: dict[str, float] = {}
         ef: dict[str, float] = {}
-        if learn:
-            for t, c in counts.items():
-                if len(t) > 1 and t not in stop:
-                    n = df_get(t, 0) + 1
+        idf: dict[str, float] = {}
+        logs = _LOGS
+        big = _LOG_TABLE_SIZE - 1
+        for t, c in counts.items():
+            if len(t) > 1 and t not in stop:
+                n = df_get(t, 0) + 1
+                if learn:
                     df[t] = n
-                    tf[t] = (1.0 + log(c)) * (top - log(n + 1))
-            for e, c in ents.items():
-                n = df_get(e, 0) + 1
+                    n += 1
+                w = top - (logs[n] if n < big else log(n))
+                idf[t] = w
+                tf[t] = (1.0 + (logs[c] if type(c) is int and c < big else log(c))) * w
+        for e, c in ents.items():
+            n = df_get(e, 0) + 1
+            if learn:
                 df[e] = n
-                ef[e] = (1.0 + log(c)) * (top - log(n + 1))
+                n += 1
+            ef[e] = (1.0 + (logs[c] if c < big else log(c))) * (
+                top - (logs[n] if n < big else log(n))
+            )
+        if learn:
             self._dirty_terms.update(tf)
             self._dirty_terms.update(ef)
-        else:
-            for t, c in counts.items():
-                if len(t) > 1 and t not in stop:
-                    tf[t] = (1.0 + log(c)) * (top - log(df_get(t, 0) + 1))
-            for e, c in ents.items():
-                ef[e] = (1.0 + log(c)) * (top - log(df_get(e, 0) + 1))
         terms = _normalize(tf, cfg.max_article_terms)
         entities = _normalize(ef, cfg.max_article_entities)
-        tvec = _normalize({t: top - log(df_get(t, 0) + 1) for t in set(title_words)}, 30)
-        lede_words = set(title_words)
-        lede_words.update(content_words(body[: cfg.lede_chars]))
-        lede = _normalize({t: top - log(df_get(t, 0) + 1) for t in lede_words}, 40)
+        tvec = _normalize({t: idf[t] for t in dict.fromkeys(title_words)}, 30)
+        lede_keys = dict.fromkeys(title_words)
+        lede_keys.update(dict.fromkeys(body_toks[: cfg.lede_tokens]))
+        lede = _normalize({t: idf[t] for t in lede_keys if t in idf}, 40)
         return _Doc(
             terms,
             entities,
@@ -551,8 +566,6 @@ class StoryAssigner:
         cfg = self.config
         if cos_c is None:
             cos_c = _cosine(doc.terms, story.centroid, story.c_norm)
-        terms = doc.terms
-        cos_m = max((_dot(terms, m) for m in story.recent), default=0.0)
         cos_e = _cosine(doc.entities, story.entities, story.e_norm)
         has_t = 1.0 if (doc.title and story.t_norm > 0.0) else 0.0
         cos_t = _cosine(doc.title, story.title, story.t_norm) if has_t else 0.0
@@ -569,7 +582,6 @@ class StoryAssigner:
         )
         return [
             cos_c,
-            cos_m,
             cos_e,
             cos_t,
             has_t,
@@ -605,7 +617,7 @@ class StoryAssigner:
         scored = []
         for i, (cos_c, story) in enumerate(cheap[: self.config.max_scored]):
             f = self.features(doc, story, cos_c)
-            f[8] = cos_c - (coss[1] if i == 0 else coss[0])
+            f[_MARGIN] = cos_c - (coss[1] if i == 0 else coss[0])
             scored.append((self.score(f), story, f))
         scored.sort(key=lambda r: (-r[0], r[1].seq))
         return scored
@@ -677,7 +689,7 @@ class StoryAssigner:
                 postings[sid] = None
 
     def _add_to_story(self, story: _Story, doc: _Doc, article: Article) -> None:
-        """Add an article's vectors to the story (centroids, recent members, index terms)."""
+        """Add an article's vectors to the story (centroids and index terms)."""
         cfg = self.config
         story.centroid, story.c_norm = _accumulate(
             story.centroid, story.c_norm, doc.terms, cfg.max_story_terms
@@ -690,9 +702,6 @@ class StoryAssigner:
         story.top_names = _top_names(story.entities)
         if doc.title:
             story.titled += 1
-        story.recent.append(doc.terms)
-        if len(story.recent) > cfg.recent_members:
-            story.recent.pop(0)
         self._touch(story, article)
         self._add_index_terms(story, doc)
 
@@ -813,7 +822,6 @@ class StoryAssigner:
         survivor.last = max(survivor.last, gone.last)
         for outlet, t in gone.outlets.items():
             survivor.outlets[outlet] = max(t, survivor.outlets.get(outlet, t))
-        survivor.recent = (survivor.recent + gone.recent)[-cfg.recent_members :]
         have = set(survivor.indexed)
         extra = [t for t in gone.indexed if t not in have]
         extra = extra[: max(0, cfg.max_index_terms - len(survivor.indexed))]
