@@ -103,15 +103,23 @@ def decode_mixed(data: bytes, rng: random.Random, utf8_share: float = 0.7) -> st
     return "".join(out)
 
 
-def inject_spam(text: str, spam: list[str], rng: random.Random) -> str:
+def inject_spam(
+    text: str, spam: list[str], rng: random.Random, between_words: float = 0.0
+) -> str:
     """Spam runs at line starts: most split a word of a paragraph across a line break (the run
-    then a space then the rest of the word), some are prefixed to a paragraph."""
+    then a space then the rest of the word), some are prefixed to a paragraph. With
+    ``between_words`` > 0, that share of the splits falls between two words instead (the
+    space is lost: "the\n<run> workers")."""
     out: list[str] = []
     for para in text.split("\n"):
         words = para.split(" ")
         long_words = [k for k, w in enumerate(words) if len(w) >= 5 and w.isalpha() and k > 0]
         r = rng.random()
-        if long_words and r < 0.6:
+        if long_words and r < 0.6 and rng.random() < between_words:
+            k = rng.choice(long_words)
+            out.append(" ".join(words[:k]))
+            out.append(f"{rng.choice(spam)} " + " ".join(words[k:]))
+        elif long_words and r < 0.6:
             k = rng.choice(long_words)
             w = words[k]
             cut = rng.randint(1, len(w) - 1)
@@ -248,7 +256,11 @@ def raw_of(rec: dict, **changes) -> RawArticle:
 
 
 def run_damage(
-    recs: list[dict], show: int, all_mode: bool = False, utf8_share: float = 0.7
+    recs: list[dict],
+    show: int,
+    all_mode: bool = False,
+    utf8_share: float = 0.7,
+    between_words: float = 0.0,
 ) -> dict[str, Counter]:
     """Damage every article every way and count recoveries per kind.
 
@@ -274,7 +286,7 @@ def run_damage(
                 raw = raw_of(rec, text=clean)
             elif kind in CODECS:
                 codec = CODECS[kind]
-                damaged = inject_spam(clean, SPAM[codec], rng)
+                damaged = inject_spam(clean, SPAM[codec], rng, between_words)
                 shown_text = decode_mixed(damaged.encode(codec, errors="replace"), rng, utf8_share)
                 raw = raw_of(rec, text=shown_text)
                 expected = expected_for_codec(reference, codec)
@@ -354,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--utf8-share", type=float, default=0.7,
                     help="how often the mixed decoder reads a valid UTF-8 sequence as UTF-8 "
                     "(0 = a pure cp1252 decoder)")
+    ap.add_argument("--between-words", type=float, default=0.0,
+                    help="share of spam splits that fall between two words, not inside one")
     ap.add_argument("--all", action="store_true",
                     help="keep articles whose scraped text carries page furniture")
     args = ap.parse_args(argv)
@@ -362,7 +376,13 @@ def main(argv: list[str] | None = None) -> int:
     by_corpus = Counter(r["_corpus"] for r in recs)
     print(f"articles with curly quotes: {len(recs)} ({dict(by_corpus)})")
     t0 = time.process_time()
-    stats = run_damage(recs, args.show_failures, all_mode=args.all, utf8_share=args.utf8_share)
+    stats = run_damage(
+        recs,
+        args.show_failures,
+        all_mode=args.all,
+        utf8_share=args.utf8_share,
+        between_words=args.between_words,
+    )
     cpu = time.process_time() - t0
     print()
     print("| kind | articles | exact recovery | similarity >= 0.98 | notes |")

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+
+from pipeline.text import STOPWORDS
 
 _HANGUL = "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff"
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u2e80-\u2fdf"
@@ -190,20 +194,31 @@ def _is_keyword_line(line: str, script: str) -> bool:
     return len(_LATIN_SPAM.findall(line)) >= 2 or script != "latin"
 
 
-def _zipf(word: str) -> float:
-    from wordfreq import zipf_frequency
+@lru_cache(maxsize=1)
+def _zipf_fn() -> Callable[[str], float]:
+    """wordfreq's English Zipf frequency; without wordfreq, stopwords only (a degraded mode
+    that still never crashes the stage)."""
+    try:
+        from wordfreq import zipf_frequency
+    except ImportError:  # pragma: no cover - wordfreq is a declared dependency
+        return lambda w: 6.0 if w in STOPWORDS else 0.0
+    return lambda w: zipf_frequency(w, "en")
 
-    return zipf_frequency(word, "en")
+
+def _zipf(word: str) -> float:
+    return _zipf_fn()(word)
 
 
 def _rejoin(prev: str, rest: str, vocab: Counter[str]) -> str | None:
     """Join a line that lost its leading spam run to the line before, or None to keep it apart.
 
     The run split the sentence when the previous line stops on a letter or digit (no closing
-    punctuation) and the rest goes on after at most one space. The two pieces are glued without
-    a space, unless both are common words on their own (word frequencies from wordfreq) while
-    the glued form is neither a known word nor used elsewhere in the article: "the / workers"
-    keeps its space, "relationshi / p" and "gener / ative" become one word.
+    punctuation) and the rest goes on after at most one space. A capital after the run starts a
+    new word (one space). Otherwise the pieces are glued without a space ("relationshi / p",
+    "gener / ative"), unless both are words on their own and the glued form is not one:
+    "the / workers" keeps its space. A piece is a word when wordfreq knows it (zipf >= 3) or
+    the article uses it elsewhere; a capitalised piece inside a sentence counts only when it is
+    very common ("Saturday") or the article uses it elsewhere (names).
     """
     if not prev or prev.endswith(_SENTENCE_END):
         return None
@@ -216,24 +231,33 @@ def _rejoin(prev: str, rest: str, vocab: Counter[str]) -> str | None:
         return None
     if not rest.startswith(" ") and not body[0].islower():
         return None  # a run prefixed to a new paragraph ("<run>President", "<run>2. Arsenal")
-    left = re.search(r"[A-Za-z]+$", prev)
+    left = re.search(r"[A-Za-z]+(?:['’][A-Za-z]+)?$", prev)
     right = re.match(r"[A-Za-z]+", body)
     if left and right:
-        a, b = left.group(0).lower(), right.group(0).lower()
+        piece = left.group(0)
+        a, b = piece.lower().replace("’", "'"), right.group(0).lower()
+        if vocab[(a + b).replace("'", "")] > 0 and "'" not in a:
+            return prev + body  # the article spells the whole word elsewhere ("McDermott")
+        if body[0].isupper():
+            # "RE / LEASE" is one shouted word; "Medical / Center" two words.
+            return prev + body if piece[-1].isupper() else f"{prev} {body}"
+        if len(piece) >= 2 and piece.isupper() or "'" in a:
+            return f"{prev} {body}"  # "FMC / following", "We’re / tired"
         before = prev[: left.start()].rstrip()
-        # A capitalised piece inside a sentence is part of a name: never split it.
-        name = left.group(0)[0].isupper() and bool(before) and not before.endswith(_SENTENCE_END)
-        if (
-            not name
-            and len(b) > 1
-            and _zipf(a) >= 3.0
-            and _zipf(b) >= 3.0
-            and _zipf(a + b) < 1.5
-            and vocab[a + b] == 0
-        ):
+        name = piece[0].isupper() and bool(before) and not before.endswith(_SENTENCE_END)
+        za, zb, zab = _zipf(a), _zipf(b), _zipf(a + b)
+        if name and za < 4.0:
+            za = 0.0  # "Bud / off": a rare capitalised piece is part of a name
+        a_word = za >= 3.0 or vocab[a] > 1
+        b_word = len(b) > 1 and (zb >= 3.0 or vocab[b] > 1)
+        ab_word = vocab[a + b] > 0 or zab >= 3.0 or (zab >= 1.5 and zab >= min(za, zb) - 2.0)
+        if a_word and b_word and not ab_word:
             return f"{prev} {body}"
-    elif not right and not body[0].isdigit():
-        return f"{prev} {body}" if body[0] in "“‘\"'([" else prev + body
+        return prev + body
+    if body[0].isupper() or right or body[0] in "“‘\"'([":
+        return f"{prev} {body}"  # a word after a number, or an opening quote
+    if body[0].isdigit() and not prev[-1].isdigit():
+        return f"{prev} {body}"
     return prev + body
 
 
