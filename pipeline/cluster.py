@@ -699,7 +699,11 @@ class StoryAssigner:
         )
         story.title, story.t_norm = _accumulate(story.title, story.t_norm, doc.title, 100)
         story.lede, story.l_norm = _accumulate(story.lede, story.l_norm, doc.lede, 150)
-        story.top_names = _top_names(story.entities)
+        # Weights only grow, so the new top names are among the old ones and the article's.
+        ents = story.entities
+        pool = {n: ents[n] for n in story.top_names if n in ents}
+        pool.update((n, ents[n]) for n in doc.entities if n in ents)
+        story.top_names = _top_names(pool)
         if doc.title:
             story.titled += 1
         self._touch(story, article)
