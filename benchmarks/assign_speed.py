@@ -90,12 +90,18 @@ def main(argv: list[str] | None = None) -> int:
     stream = build_stream(args.corpora, args.total, args.period_days)
     r = measure(stream, args.window, ClusterConfig())
     ratio = r["last_per_s"] / r["first_per_s"]
-    print(f"stream of {r['articles']} articles, {int(r['stories'])} stories"
-          f" ({int(r['active_stories'])} active at the end)")
-    print(f"first {args.window}: {r['first_per_s']:.0f} articles/s CPU"
-          f" ({r['first_wall_per_s']:.0f} wall)")
-    print(f"last  {args.window}: {r['last_per_s']:.0f} articles/s CPU"
-          f" ({r['last_wall_per_s']:.0f} wall)")
+    print(
+        f"stream of {r['articles']} articles, {int(r['stories'])} stories"
+        f" ({int(r['active_stories'])} active at the end)"
+    )
+    print(
+        f"first {args.window}: {r['first_per_s']:.0f} articles/s CPU"
+        f" ({r['first_wall_per_s']:.0f} wall)"
+    )
+    print(
+        f"last  {args.window}: {r['last_per_s']:.0f} articles/s CPU"
+        f" ({r['last_wall_per_s']:.0f} wall)"
+    )
     print(f"whole stream: {r['all_per_s']:.0f} articles/s CPU; last/first = {ratio:.2f}")
     return 0
 

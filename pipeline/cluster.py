@@ -7,7 +7,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from operator import itemgetter
 
 import orjson
@@ -314,7 +314,9 @@ class _Story:
     @classmethod
     def from_bytes(cls, payload: bytes) -> _Story:
         data = orjson.loads(payload)
-        return cls(**data)
+        known = {f.name for f in fields(cls)}
+        # fields written by another version of this module are ignored
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 class StoryAssigner:
