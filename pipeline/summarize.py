@@ -66,6 +66,8 @@ class SummaryConfig:
             unique coverage).
         supersede_similarity: a future-tense sentence is dropped once a newer article has a
             sentence this similar that is not in future tense.
+        update_similarity: an older sentence whose figures differ from a newer article's
+            sentence at least this similar is superseded by it.
         new_similarity: a sentence is new when no sentence of the previous version is this similar.
         heading_max_words: most words in a section heading.
         max_whats_new: most items in ``whats_new``.
@@ -96,6 +98,7 @@ class SummaryConfig:
     cite_similarity: float = 0.5
     claim_similarity: float = 0.35
     supersede_similarity: float = 0.3
+    update_similarity: float = 0.45
     new_similarity: float = 0.5
     heading_max_words: int = 8
     max_whats_new: int = 5
@@ -105,6 +108,7 @@ class SummaryConfig:
 
 
 _MARKER = re.compile(r"\s*\[\d+\]")
+_NUMBER = re.compile(r"\b\d[\d,.]*\b")
 _ANAPHORA = re.compile(
     r"^(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their|But|And|Also|However|"
     r"Meanwhile|Still|Yet|The two)\b"
@@ -487,17 +491,30 @@ class _Model:
         return sorted(range(n), key=lambda i: (-score[i], i))
 
     def _superseded(self) -> np.ndarray:
-        """Future-tense sentences a newer article has overtaken with a non-future one."""
+        """Sentences a newer article has overtaken.
+
+        Two cases: a future-tense sentence ("will open") once a newer article has a similar
+        sentence that is not in future tense ("opened"); and a figure that changed, where a
+        newer article has a close sentence with other numbers ("12 killed" after "8 killed").
+        """
+        cfg = self.cfg
         n = len(self.sents)
         out = np.zeros(n, dtype=bool)
         published = np.array([self.docs[s.doc].article.published for s in self.sents])
         later_done = np.array([not s.future for s in self.sents])
+        figures = [frozenset(_NUMBER.findall(s.text)) for s in self.sents]
         for s in self.sents:
-            if not s.future:
+            newer = published > published[s.idx]
+            if not newer.any():
                 continue
-            newer = (published > published[s.idx]) & later_done
-            if newer.any() and (self.sim[s.idx, newer] >= self.cfg.supersede_similarity).any():
+            row = self.sim[s.idx]
+            if s.future and ((row >= cfg.supersede_similarity) & newer & later_done).any():
                 out[s.idx] = True
+            elif figures[s.idx]:
+                for t in np.flatnonzero(newer & (row >= cfg.update_similarity)):
+                    if figures[t] and figures[t] != figures[s.idx]:
+                        out[s.idx] = True
+                        break
         return out
 
     # -- selection ---------------------------------------------------------------------------

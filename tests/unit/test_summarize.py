@@ -367,3 +367,18 @@ def test_copy_of_a_copy_is_cited_as_the_first_original():
     assert {s.article_id for s in u.sources} == {"a4"}
     assert {a.article_id: a.duplicate_of for a in u.articles}["a6"] == "a4"
     assert u.outlets == ["Valley Post", "Coast Daily", "Metro Wire"]
+
+
+def test_a_changed_figure_is_superseded_by_the_newer_report():
+    rows = [
+        ("u1", "Valley Post", "Flood in Brackwater", 0,
+         "At least 8 people were killed when floodwater swept through Brackwater, police said.\n"
+         "Rescue teams searched the flooded streets of the town by boat through the night."),
+        ("u2", "Tessel Times", "Brackwater flood toll rises", 5,
+         "At least 12 people were killed when floodwater swept through Brackwater, police said.\n"
+         "The regional government declared a state of emergency in the Tessel valley."),
+    ]
+    u = run(members(rows, copies=()))
+    body = " ".join(s.text for s in u.sections)
+    assert "At least 12 people" in body
+    assert "At least 8 people" not in body
