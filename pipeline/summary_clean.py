@@ -94,6 +94,9 @@ def clean_sentence(
         return None
     if text.count("(") != text.count(")"):
         return None
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(c.isupper() for c in letters) > 0.5 * len(letters):
+        return None  # shouted page furniture ("STORY CAN END HERE")
     return text
 
 

@@ -307,6 +307,7 @@ def test_datelines_are_stripped(raw, expected):
         "Subscribe to our newsletter for more news about the Tessel valley.",
         "Read more at https://example.org/dam about the dam on the Tessel.",
         "The mayor spoke to residents about the dam on Monday and then",
+        "(STORY CAN END HERE. OPTIONAL SECOND TAKE FOLLOWS ON THE DAM.)",
     ],
 )
 def test_junk_is_not_summary_material(junk):
