@@ -213,12 +213,12 @@ def _rejoin(prev: str, rest: str, vocab: Counter[str]) -> str | None:
     """Join a line that lost its leading spam run to the line before, or None to keep it apart.
 
     The run split the sentence when the previous line stops on a letter or digit (no closing
-    punctuation) and the rest goes on after at most one space. A capital after the run starts a
-    new word (one space). Otherwise the pieces are glued without a space ("relationshi / p",
-    "gener / ative"), unless both are words on their own and the glued form is not one:
-    "the / workers" keeps its space. A piece is a word when wordfreq knows it (zipf >= 3) or
-    the article uses it elsewhere; a capitalised piece inside a sentence counts only when it is
-    very common ("Saturday") or the article uses it elsewhere (names).
+    punctuation) and the rest goes on after at most one space. The pieces are glued without a
+    space when the glued form is a word (wordfreq, or the article spells it elsewhere:
+    "relationshi / p", "gener / ative", "Mc / Dermott"), or when a piece is no word on its own;
+    they keep a space when both pieces are words and the glued form is not ("the / workers").
+    Capitals decide some cases first: "Medical / Center" (two words), "RE / LEASE" (one),
+    "FMC / following" (two); a capitalised piece inside a sentence counts as a word (a name).
     """
     if not prev or prev.endswith(_SENTENCE_END):
         return None
@@ -238,22 +238,31 @@ def _rejoin(prev: str, rest: str, vocab: Counter[str]) -> str | None:
         a, b = piece.lower().replace("’", "'"), right.group(0).lower()
         if vocab[(a + b).replace("'", "")] > 0 and "'" not in a:
             return prev + body  # the article spells the whole word elsewhere ("McDermott")
-        if body[0].isupper():
-            # "RE / LEASE" is one shouted word; "Medical / Center" two words.
-            return prev + body if piece[-1].isupper() else f"{prev} {body}"
-        if len(piece) >= 2 and piece.isupper() or "'" in a:
-            return f"{prev} {body}"  # "FMC / following", "We’re / tired"
+        if body[0].isupper() and not body[: len(right.group(0))].isupper():
+            # "Medical / Center", "RB / Peyton": a capitalised word starts; "Mc / Dermott" not.
+            return prev + body if piece in ("Mc", "Mac") else f"{prev} {body}"
+        if "'" in a or (len(piece) >= 2 and piece.isupper() and body[0].islower()):
+            return f"{prev} {body}"  # "We’re / tired", "FMC / following"
+        if piece[-1].isupper() and not piece.isupper():
+            return prev + body  # "ShotS / potter": a cut inside a CamelCase word
         before = prev[: left.start()].rstrip()
-        name = piece[0].isupper() and bool(before) and not before.endswith(_SENTENCE_END)
+        # A capitalised piece inside a sentence: a name, which wordfreq may not know.
+        name = (
+            piece[0].isupper()
+            and not piece.isupper()
+            and bool(before)
+            and not before.endswith(_SENTENCE_END)
+        )
         za, zb, zab = _zipf(a), _zipf(b), _zipf(a + b)
-        if name and za < 4.0:
-            za = 0.0  # "Bud / off": a rare capitalised piece is part of a name
-        a_word = za >= 3.0 or vocab[a] > 1
-        b_word = len(b) > 1 and (zb >= 3.0 or vocab[b] > 1)
-        ab_word = vocab[a + b] > 0 or zab >= 3.0 or (zab >= 1.5 and zab >= min(za, zb) - 2.0)
-        if a_word and b_word and not ab_word:
-            return f"{prev} {body}"
-        return prev + body
+        ab_word = zab >= 3.0 or (zab >= 1.5 and zab >= min(za, zb) - 2.0)
+        if ab_word or len(b) == 1 or (len(a) == 1 and a not in ("a", "i")):
+            return prev + body
+        a_word = za >= 2.0 or vocab[a] > 1 or name
+        if name:
+            b_word = len(b) >= 3 and (zb >= 3.5 or vocab[b] > 1)
+        else:
+            b_word = zb >= 2.0 or vocab[b] > 1 or (len(b) >= 6 and za >= 5.0 and zab == 0.0)
+        return f"{prev} {body}" if a_word and b_word else prev + body
     if body[0].isupper() or right or body[0] in "“‘\"'([":
         return f"{prev} {body}"  # a word after a number, or an opening quote
     if body[0].isdigit() and not prev[-1].isdigit():
