@@ -112,19 +112,19 @@ class ClusterConfig:
     max_scored: int = 3
     same_outlet_seconds: float = 3600.0
     weights: tuple[float, ...] = (
-        -0.888,  # cos_centroid
-        3.867,  # cos_entities
-        1.672,  # cos_title
-        0.026,  # has_titles
-        -0.243,  # log_gap_days
+        -0.5138,  # cos_centroid
+        2.4179,  # cos_entities
+        1.1634,  # cos_title
+        0.2652,  # has_titles
+        -0.1487,  # log_gap_days
         -1.0,  # same_outlet_recent (prior, not fitted: dates only)
-        -0.361,  # log_story_size
-        11.238,  # cos_rank_margin
-        3.819,  # cos_lede
-        -1.257,  # article_names_missing
-        -1.385,  # story_names_missing
+        -0.3175,  # log_story_size
+        6.6699,  # cos_rank_margin
+        5.1148,  # cos_lede
+        -1.1777,  # article_names_missing
+        -1.9218,  # story_names_missing
     )
-    bias: float = 0.159
+    bias: float = 0.6714
     join_probability: float = 0.5
     merge_probability: float = 1.01
     merge_centroid_cosine: float = 0.6
