@@ -111,7 +111,7 @@ def normalize(
     published_text = raw.published
     ctype = (raw.content_type or "").lower()
 
-    if "html" in ctype or _HTML_START.match(content):
+    if "html" in ctype or _looks_like_html(content):
         from pipeline import normalize_html
 
         page = normalize_html.extract(content, url=raw.url)
@@ -204,6 +204,19 @@ def normalize(
         content_hash=stable_hash(clean),
         repairs=repairs,
     )
+
+
+_HTML_TAG = re.compile(r"</?(?:p|div|article|section|span|a|br|h[1-6]|figure|li)\b[^>]*>", re.I)
+
+
+def _looks_like_html(content: str) -> bool:
+    """An HTML document (doctype, <html>, <head>) or a fragment dense with block tags."""
+    head = content[:2000].lstrip()
+    if not head.startswith("<"):
+        return False
+    if _HTML_START.match(head):
+        return True
+    return len(_HTML_TAG.findall(content[:20000])) >= 6
 
 
 def _clean_title(title: str, outlet: str) -> str:

@@ -432,3 +432,22 @@ def test_html_page_main_text_and_metadata():
 def test_html_detected_without_content_type():
     art = norm(PAGE)
     assert "html_extracted" in art.repairs and "<p>" not in art.text
+
+
+def test_html_fragment_detected_without_content_type():
+    fragment = (
+        "<div class='story'><p>The first ferry in a decade left the north shore pier on "
+        "Saturday morning with forty passengers aboard, the operator said.</p>"
+        "<p>The operator said crossings would run every hour from June to September, "
+        "weather permitting, and tickets would cost the same as the bus.</p>"
+        "<p>Local shops expect more visitors, the chamber of commerce said on Friday.</p></div>"
+    )
+    art = norm(fragment)
+    assert "html_extracted" in art.repairs
+    assert art.text.startswith("The first ferry") and "<p>" not in art.text
+
+
+def test_text_mentioning_tags_is_not_html():
+    text = "Use the <p> tag for paragraphs, the guide says.\nIt is a short guide for beginners."
+    art = norm(text)
+    assert art.text == text and "html_extracted" not in art.repairs
