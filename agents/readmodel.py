@@ -535,16 +535,23 @@ class ReadModelFeed(Service):
             log.exception("read model could not start its consumer")
             return
         while not self.should_stop:
-            batch = await consumer.getmany(timeout_ms=250, max_records=2000)
-            for tp, messages in batch.items():
-                for message in messages:
-                    if message.value is not None:
-                        model.apply(tp.topic, message.value)
-            if not model.caught_up:
-                model.caught_up = all(
-                    await asyncio.gather(*(self._reached(tp, end)
-                                           for tp, end in self._catch_up_to.items()))
-                )
+            try:
+                batch = await consumer.getmany(timeout_ms=250, max_records=2000)
+                for tp, messages in batch.items():
+                    for message in messages:
+                        if message.value is not None:
+                            model.apply(tp.topic, message.value)
+                if not model.caught_up:
+                    model.caught_up = all(
+                        await asyncio.gather(
+                            *(self._reached(tp, end) for tp, end in self._catch_up_to.items())
+                        )
+                    )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the web must outlive a broker hiccup
+                log.warning("read model consumer: %s; retrying", exc)
+                await self.sleep(1.0)
             await asyncio.sleep(0)
 
     async def _reached(self, tp: TopicPartition, end: int) -> bool:

@@ -246,6 +246,9 @@ def register_views(ss: Storystream, config: ReadModelConfig | None = None) -> No
                 response = await super().dispatch(request)
                 status = getattr(response, "status", 200)
                 return response
+            except aioweb.HTTPException as exc:  # redirects and the like
+                status = exc.status
+                raise
             finally:
                 if not isinstance(self, Updates):
                     request_seconds.labels(route=self.route).observe(
