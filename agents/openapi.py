@@ -98,12 +98,48 @@ def _path(name: str, description: str) -> dict[str, Any]:
     }
 
 
+def raw_article_input() -> dict[str, Any]:
+    """What ``POST /api/articles`` accepts: a RawArticle with an id or a url and some text."""
+    non_blank = {"type": "string", "pattern": "\\S"}
+    web_url = {"type": "string", "pattern": "^https?://[A-Za-z0-9.-]+(/\\S*)?$"}
+    return {
+        "description": "A RawArticle that names itself (`id`, else `url`) and has text "
+        "(`text`, else `body`, plain text or HTML).",
+        "allOf": [
+            {"$ref": "#/components/schemas/RawArticle"},
+            {
+                "properties": {
+                    "id": {"anyOf": [{"type": "string", "maxLength": 512}, {"type": "null"}]},
+                    "url": {"anyOf": [web_url, {"type": "null"}]},
+                }
+            },
+            {
+                "anyOf": [
+                    {"required": ["id"], "properties": {"id": non_blank}},
+                    {"required": ["url"], "properties": {"url": web_url}},
+                ]
+            },
+            {
+                "anyOf": [
+                    {"required": ["text"], "properties": {"text": non_blank}},
+                    {
+                        "required": ["body"],
+                        "properties": {"text": {"type": "null"}, "body": non_blank},
+                    },
+                ]
+            },
+        ],
+    }
+
+
 @functools.cache
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document served at ``/openapi.json``."""
     components: dict[str, Any] = {"Error": _error()}
     update = record_schema(StoryUpdate, components)
-    raw = record_schema(RawArticle, components)
+    record_schema(RawArticle, components)
+    components["RawArticleInput"] = raw_article_input()
+    raw = {"$ref": "#/components/schemas/RawArticleInput"}
     article = record_schema(Article, components)
     verdict = record_schema(DedupVerdict, components)
     components["StorySummary"] = {

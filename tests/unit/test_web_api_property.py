@@ -124,3 +124,8 @@ def test_known_ids_are_found_by_the_same_server(api_server: ServerThread):
 
     for path in ("/api/stories/s-harbour", "/api/articles/a1", "/api/stories/s-xss/versions"):
         assert httpx.get(api_server.base_url + path).status_code == 200
+
+
+def test_generated_requests_reached_the_intake(api_server: ServerThread):
+    # Runs after the property test: some generated articles were valid and queued.
+    assert api_server.sent
