@@ -833,21 +833,30 @@ _VERB_WORDS = (
     "later likewise already however meanwhile although though whether saying adding "
     "january february march april may june july august september october november december "
     "monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow "
-    "week weeks month months year years day days time"
+    "week weeks month months year years day days time back away ago"
 )
 _VERBS = frozenset(_VERB_WORDS.split())
 
 
 def _subruns(run: list[str], longest: int) -> list[list[str]]:
-    while run and _verbish(run[0]):
-        run = run[1:]
-    while run and _verbish(run[-1]):
-        run = run[:-1]
-    if not run:
-        return []
-    if len(run) <= longest:
-        return [run]
-    return [run[i : i + longest] for i in range(0, len(run) - longest + 1)]
+    """Noun-phrase-like pieces of a run: verb-like words split it, edges lose numbers."""
+    pieces: list[list[str]] = [[]]
+    for token in run:
+        if _verbish(token):
+            pieces.append([])
+        else:
+            pieces[-1].append(token)
+    out = []
+    for piece in pieces:
+        while piece and piece[-1][:1].isdigit():
+            piece = piece[:-1]
+        if not piece:
+            continue
+        if len(piece) <= longest:
+            out.append(piece)
+        else:
+            out.extend(piece[i : i + longest] for i in range(0, len(piece) - longest + 1))
+    return out
 
 
 _ATTRIBUTION = re.compile(r",? (?:[\w.'’-]+ ){0,4}(?:said|says|told \w+|reported|added)$")

@@ -191,6 +191,11 @@ def test_sections_are_clean_and_headed():
     assert len(set(headings)) == len(headings)
     for h in headings:
         assert h and not h.lower().startswith("section") and len(h.split()) <= 8
+        assert not h.split()[-1][:1].isdigit()
+    for sec in u.sections:  # headings are built from the section's own words
+        head_terms = set(terms_of(sec.heading))
+        body_terms = set(terms_of(sec.text))
+        assert head_terms and len(head_terms & body_terms) >= 0.75 * len(head_terms)
 
 
 def test_superseded_future_sentence_is_dropped():
