@@ -77,14 +77,19 @@ class StoryEntry:
 class Subscription:
     """A live subscriber to story updates, optionally limited to some story ids."""
 
-    stories: frozenset[str]
+    stories: set[str]
     queue: asyncio.Queue[StoryUpdate | None]
     dropped: int = 0
 
     def wants(self, update: StoryUpdate) -> bool:
+        """Followed stories, and from a merge on the story that absorbed a followed one."""
         if not self.stories:
             return True
-        return update.story_id in self.stories or (update.merged_into or "") in self.stories
+        if update.story_id not in self.stories:
+            return False
+        if update.merged_into:
+            self.stories.add(update.merged_into)
+        return True
 
     def offer(self, update: StoryUpdate | None) -> None:
         """Queue ``update`` (None ends the stream), dropping the oldest queued one if full."""
@@ -319,7 +324,7 @@ class ReadModel:
     async def subscribe(self, stories: Iterable[str] = ()) -> AsyncIterator[Subscription]:
         """Register a live subscriber for the duration of the ``async with`` block."""
         sub = Subscription(
-            stories=frozenset(stories), queue=asyncio.Queue(self.config.subscriber_queue)
+            stories=set(stories), queue=asyncio.Queue(self.config.subscriber_queue)
         )
         self.subscriptions.add(sub)
         try:

@@ -234,6 +234,16 @@ async def test_subscriptions_filter_by_story_and_drop_the_oldest_when_full():
     assert not model.subscriptions
 
 
+async def test_a_subscription_follows_its_story_into_the_story_that_absorbed_it():
+    model = ReadModel()
+    async with model.subscribe(["s-a"]) as sub:
+        model.apply_update(make_update("s-b"))
+        model.apply_update(make_update("s-a", version=2, merged_into="s-b"))
+        model.apply_update(make_update("s-b", version=2, count=5))
+        got = [sub.queue.get_nowait() for _ in range(sub.queue.qsize())]
+    assert [(u.story_id, u.version) for u in got] == [("s-a", 2), ("s-b", 2)]
+
+
 def test_stage_metrics_are_read_from_the_registry():
     from agents.metrics import Metrics
 
