@@ -1,8 +1,4 @@
-"""Page furniture: captions, bylines, asset ids, share prompts and header lines around a story.
-
-The rules are hand-written line patterns: scraped plain text carries no markup to tell furniture
-from body, and the patterns are anchored to whole short lines so body paragraphs stay intact.
-"""
+"""Page furniture: captions, bylines, asset ids, share prompts and header lines around a story."""
 
 from __future__ import annotations
 
@@ -136,6 +132,10 @@ def _byline(line: str) -> list[str] | None:
 
 def strip_furniture(lines: list[str], *, have_title: str | None = None) -> Furniture:
     """Split page furniture from body lines.
+
+    The rules are hand-written line patterns: scraped plain text carries no markup to tell
+    furniture from body, so the patterns are anchored to whole short lines and body paragraphs
+    stay intact.
 
     Args:
         lines: non-empty, whitespace-normalized lines of the article.

@@ -174,6 +174,8 @@ def normalize(
     clean = "\n".join(lines)
     outlet = (raw.outlet or "").strip() or normalize_meta.outlet_from_url(url) or "unknown"
     if title is not None:
+        if cfg.repair_encoding and encoding.needs_repair(title):
+            title = encoding.repair_text(title).text
         title = _clean_title(title, outlet)
     else:
         title = _title_from_text(lines, cfg.title_max_chars)
@@ -236,9 +238,12 @@ def _clean_title(title: str, outlet: str) -> str:
     return title
 
 
+_DATELINE = re.compile(r"^[A-Z][A-Z .,'’]{1,40}(?:\([^)]{1,30}\))?\s*[—–-]+\s+(?=\S)")
+
+
 def _title_from_text(lines: list[str], max_chars: int) -> str:
-    """A title from the text: its first sentence, cut at a word boundary."""
-    first = split_sentences(lines[0])
+    """A title from the text: its first sentence without a dateline, cut at a word boundary."""
+    first = split_sentences(_DATELINE.sub("", lines[0]))
     title = first[0] if first else lines[0]
     if len(title) > max_chars:
         title = title[:max_chars].rsplit(" ", 1)[0] + "…"

@@ -1,11 +1,4 @@
-"""Injected spam: foreign-script and gambling keyword runs at line starts, and the words they split.
-
-Hand-written because the pattern is positional: spam injectors prepend a run to a line (often
-breaking a word of the previous line), while legitimate non-Latin names and quotes sit inside
-sentences, after a space or an opening quote or bracket. Only runs at the very start of a line
-are candidates, and a run is removed only when its script is foreign to the article or it holds a
-gambling/SEO keyword.
-"""
+"""Injected spam: foreign-script and keyword runs at line starts, and the words they split."""
 
 from __future__ import annotations
 
@@ -131,6 +124,13 @@ def _foreign_to(run: str, script: str) -> bool:
 
 def remove_spam(lines: list[str]) -> SpamResult:
     """Drop spam runs at line starts and rejoin the words they split.
+
+    Hand-written because the pattern is positional: spam injectors prepend a run to a line
+    (often breaking a word of the previous line), while legitimate non-Latin names and quotes
+    sit inside sentences, after a space or an opening quote or bracket. Only runs at the very
+    start of a line are candidates; a run is removed when its script is foreign to the article
+    and it sits where spam sits (see ``_spam_position``), or when it holds a gambling keyword
+    and stands alone or glued to Latin text.
 
     Args:
         lines: the article's raw lines (whitespace not yet folded: a trailing space on the

@@ -451,3 +451,14 @@ def test_text_mentioning_tags_is_not_html():
     text = "Use the <p> tag for paragraphs, the guide says.\nIt is a short guide for beginners."
     art = norm(text)
     assert art.text == text and "html_extracted" not in art.repairs
+
+
+def test_title_from_text_drops_the_dateline():
+    art = norm("HARBOURTON — The council met on Monday. It approved the plan.")
+    assert art.title == "The council met on Monday."
+
+
+def test_damaged_title_is_repaired():
+    broken = "".join(_single(b) if b >= 0x80 else chr(b) for b in "Council’s “plan”".encode())
+    art = norm(CLEAN, title=broken)
+    assert art.title == "Council’s “plan”"
