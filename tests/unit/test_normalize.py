@@ -462,3 +462,14 @@ def test_damaged_title_is_repaired():
     broken = "".join(_single(b) if b >= 0x80 else chr(b) for b in "Council’s “plan”".encode())
     art = norm(CLEAN, title=broken)
     assert art.title == "Council’s “plan”"
+
+
+def test_legacy_repair_keeps_a_korean_name_inside_a_sentence():
+    text = (
+        "President Lee Jae-myung (이재명) told reporters the “talks went well” on Monday.\n"
+        "Officials said the next meeting would take place in the spring in Tokyo."
+    )
+    broken = damage(text, "cp949", ["릴게임몰메가", "바다이야기슬롯"])
+    art = norm(broken)
+    assert art.text == text
+    assert "legacy_mojibake:cp949" in art.repairs
