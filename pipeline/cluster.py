@@ -128,7 +128,7 @@ class ClusterConfig:
     join_probability: float = 0.5
     merge_probability: float = 1.01
     merge_centroid_cosine: float = 0.6
-    related_cosine: float = 0.15
+    related_cosine: float = 0.16
     max_group_size: int = 50
 
 
