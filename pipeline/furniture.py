@@ -46,7 +46,7 @@ _ROLE_WORDS = frozenset(
         "managing", "executive", "associate", "contributing", "contributor", "columnist",
         "photographer", "photojournalist", "political", "business", "desk", "news", "deputy",
         "international", "foreign", "national", "special", "bureau", "political-editor",
-        "editor-in-chief", "president", "ceo", "founder", "the", "our",
+        "editor-in-chief", "president", "ceo", "founder", "the", "our", "by",
     )
 )
 _NAME_TOKEN = re.compile(r"^[A-Z][\w.'’-]*$")
@@ -91,13 +91,32 @@ def _headline_like(line: str, max_words: int = 20) -> bool:
     return len(line.split()) <= max_words and len(line) <= 180
 
 
-def parse_byline(text: str) -> list[str]:
+# News agencies and desks that sign articles: a byline line, but not a person.
+_ORGS = frozenset(
+    (
+        "associated press", "the associated press", "ap", "reuters", "afp", "agence france-presse",
+        "cnn", "bbc", "yonhap", "yonhap news", "kyodo", "xinhua", "bloomberg", "upi", "dpa",
+        "staff", "staff reports", "wire reports", "wire services", "news services", "wires",
+        "the editorial board", "editorial board", "news desk", "web staff",
+        "staff and wire reports",
+    )
+)
+_NAME_PARTICLES = frozenset(("de", "van", "von", "da", "del", "der", "bin", "al", "la", "le"))
+# Trailing bits of a byline line: ". CREATED Oct 9", " - UPDATED: ...", " | Outlet", "  Posted".
+_BYLINE_TAIL = re.compile(
+    r"\.\s+(?=[A-Z]{3,}\b|(?:Posted|Updated|Published|Created)\b)|\s[|/–—-]\s|\s{2,}"
+)
+
+
+def parse_byline(text: str) -> list[str] | None:
     """Names from a byline body: "Publisher-Chairman A, Editor B" -> ["A", "B"].
 
-    Role words (editor, staff writer...) are dropped; each name must be a run of capitalised
-    tokens. Returns [] when the text does not read as a list of names.
+    Role words (editor, staff writer...) and news agencies ("Associated Press") are dropped;
+    all-capital names are title-cased; a name glued to an agency ("MILTONAssociated Press") is
+    cut apart. Returns None when the text does not read as a list of names and agencies.
     """
-    text = re.sub(r"\s*[|/]\s*.*$", "", text.strip())
+    text = _BYLINE_TAIL.split(text.strip(), maxsplit=1)[0].strip().rstrip(".")
+    text = re.sub(r"([A-Z]{2,})([A-Z][a-z])", r"\1 \2", text)
     parts = re.split(r"\s*,\s*|\s+and\s+|\s*&\s*|\s*;\s*", text)
     names: list[str] = []
     for part in parts:
@@ -106,28 +125,36 @@ def parse_byline(text: str) -> list[str]:
             tokens.pop(0)
         while tokens and tokens[-1].lower() in _ROLE_WORDS:
             tokens.pop()
+        for n in (4, 3, 2, 1):
+            if len(tokens) >= n and " ".join(tokens[-n:]).lower() in _ORGS:
+                tokens = tokens[:-n]
+                break
         if not tokens:
             continue
-        if len(tokens) > 5 or not all(_NAME_TOKEN.match(t) or t.lower() in ("de", "van", "von",
-                                                                             "da", "del", "bin")
-                                      for t in tokens):
-            return []
-        names.append(" ".join(tokens))
+        if len(tokens) > 5 or not all(
+            _NAME_TOKEN.match(t) or t.lower() in _NAME_PARTICLES for t in tokens
+        ):
+            return None
+        name = " ".join(tokens)
+        if name.isupper() and len(tokens) >= 2:
+            name = " ".join(t.capitalize() if t.isupper() else t for t in tokens)
+        elif len(tokens) == 1 and name.isupper():
+            continue  # "AP", "CNN": an agency, not a person
+        names.append(name)
     return names
 
 
 def _byline(line: str) -> list[str] | None:
-    """Names when the line is a byline or an "Author:" line, else None."""
+    """Names when the line is a byline or an "Author:" line (possibly none: "By AP"), else
+    None."""
     if len(line) > 160:
         return None
     m = _AUTHOR_LINE.match(line)
     if not m:
         return None
-    body = m.group(1).strip().rstrip(".")
     if line[:2].lower() == "by" and line[:3].lower() != "by ":
         return None
-    names = parse_byline(body)
-    return names or None
+    return parse_byline(m.group(1))
 
 
 def strip_furniture(lines: list[str], *, have_title: str | None = None) -> Furniture:

@@ -473,3 +473,21 @@ def test_legacy_repair_keeps_a_korean_name_inside_a_sentence():
     art = norm(broken)
     assert art.text == text
     assert "legacy_mojibake:cp949" in art.repairs
+
+
+@pytest.mark.parametrize(
+    ("line", "authors"),
+    [
+        ("By JONATHAN MILTONAssociated Press", ["Jonathan Milton"]),
+        ("By Liz Kotalik, Phil Villarreal. CREATED Oct 9, 2015 - UPDATED: Oct 9",
+         ["Liz Kotalik", "Phil Villarreal"]),
+        ("By Sarah Smith and John Doe, Staff Writers", ["Sarah Smith", "John Doe"]),
+        ("By Jane Doe | The Daily Example", ["Jane Doe"]),
+        ("By The Associated Press", []),
+        ("Reporter: Kim Min-ji", ["Kim Min-ji"]),
+    ],
+)
+def test_byline_lines(line, authors):
+    art = norm(f"{line}\n{CLEAN}", title="Sea wall repairs approved")
+    assert art.text == CLEAN
+    assert art.authors == authors
