@@ -112,7 +112,7 @@ class BandIndex:
     """
 
     _WIDTH = 16  # cells read per probe step
-    _EMPTY = -1
+    _TOP = np.uint64(1 << 63)  # set on every stored key, so 0 marks an empty cell
 
     def __init__(self, bands: int, capacity: int = 1 << 16, max_load: float = 0.65) -> None:
         self.bands = bands
@@ -124,7 +124,7 @@ class BandIndex:
         cap = 1 << max(4, (capacity - 1).bit_length())
         self._mask = cap - 1
         self._tkeys = np.zeros(cap + self._WIDTH, dtype=np.uint64)  # tail mirrors wrap-around
-        self._tslots = np.full(cap + self._WIDTH, self._EMPTY, dtype=np.int32)
+        self._tslots = np.zeros(cap + self._WIDTH, dtype=np.int32)
 
     @property
     def capacity(self) -> int:
@@ -135,21 +135,21 @@ class BandIndex:
 
     def insert_many(self, slots: np.ndarray, keys: np.ndarray) -> None:
         """Index rows of band keys ``keys[i]`` under ``slots[i]``, all at once."""
-        flat = keys.reshape(-1)
+        flat = keys.reshape(-1) | self._TOP
         if self._count + len(flat) > self.max_load * self.capacity:
             self._rebuild(None, 2 * self.capacity)
         self._place(flat, np.repeat(np.asarray(slots, dtype=np.int32), keys.shape[1]))
 
     def _place(self, keys: np.ndarray, slots: np.ndarray) -> None:
-        """Put entries into the first empty cells after their home cells."""
+        """Put entries (keys with the top bit set) into the first empty cells after home."""
         mask, width = self._mask, self._WIDTH
-        tslots = self._tslots
+        tkeys, tslots = self._tkeys, self._tslots
         pos = (keys & np.uint64(mask)).astype(np.int64)
         todo = np.arange(len(keys))
         steps = np.arange(width)
         while len(todo):
             window = pos[todo, None] + steps
-            free = tslots[window] == self._EMPTY
+            free = tkeys[window] == 0
             has = free.any(axis=1)
             target = window[np.arange(len(todo)), free.argmax(axis=1)]
             # One winner per target cell; the others probe again from there.
@@ -157,11 +157,11 @@ class BandIndex:
             cells, first = np.unique(target[order], return_index=True)
             win = todo[order[first]]
             cells &= mask
-            self._tkeys[cells] = keys[win]
+            tkeys[cells] = keys[win]
             tslots[cells] = slots[win]
             mirror = cells < width
             if mirror.any():
-                self._tkeys[cells[mirror] + mask + 1] = keys[win[mirror]]
+                tkeys[cells[mirror] + mask + 1] = keys[win[mirror]]
                 tslots[cells[mirror] + mask + 1] = slots[win[mirror]]
             placed = np.zeros(len(keys), dtype=np.bool_)
             placed[win] = True
@@ -173,10 +173,13 @@ class BandIndex:
     def query_many(self, keys: np.ndarray) -> list[set[int]]:
         """For each row of band keys, the slots sharing at least one key with it.
 
-        Results may include removed slots: the caller checks liveness.
+        Results may include removed slots: the caller checks liveness. Entries of a key all
+        lie in the run of occupied cells that starts at its home cell (cells are never emptied
+        except by a rebuild), so a match anywhere in the window before or after an empty cell
+        is genuine and probing stops at the first window holding an empty cell.
         """
         n, width = keys.shape[0], self._WIDTH
-        flat = keys.reshape(-1)
+        flat = keys.reshape(-1) | self._TOP
         row = np.repeat(np.arange(n), keys.shape[1])
         pos = (flat & np.uint64(self._mask)).astype(np.int64)
         found: list[set[int]] = [set() for _ in range(n)]
@@ -184,15 +187,15 @@ class BandIndex:
         steps = np.arange(width)
         while len(todo):
             window = pos[todo, None] + steps
-            cells = self._tslots[window]
-            empty = cells == self._EMPTY
-            stop = np.where(empty.any(axis=1), empty.argmax(axis=1), width)
-            hit = (steps < stop[:, None]) & (self._tkeys[window] == flat[todo, None])
+            stored = self._tkeys[window]
+            hit = stored == flat[todo, None]
             if hit.any():
-                hit_rows = np.broadcast_to(row[todo, None], hit.shape)[hit]
-                for r, slot in zip(hit_rows.tolist(), cells[hit].tolist(), strict=True):
+                where = np.nonzero(hit)
+                slots = self._tslots[window[where]]
+                for r, slot in zip(row[todo[where[0]]].tolist(), slots.tolist(), strict=True):
                     found[r].add(slot)
-            todo = todo[stop == width]
+            more = ~(stored == 0).any(axis=1)
+            todo = todo[more]
             pos[todo] = (pos[todo] + width) & self._mask
         return found
 
@@ -202,7 +205,7 @@ class BandIndex:
 
     def _rebuild(self, alive: np.ndarray | None, capacity: int) -> None:
         cap = self.capacity
-        used = self._tslots[:cap] != self._EMPTY
+        used = self._tkeys[:cap] != 0
         keys, slots = self._tkeys[:cap][used], self._tslots[:cap][used]
         if alive is not None:
             keep = alive[slots]
@@ -247,7 +250,7 @@ class Deduplicator:
         # Placements not yet in the index table (flushed in one vectorized insert per batch).
         self._pending_slots: list[int] = []
         self._pending_keys: list[np.ndarray] = []
-        self._pending_by_key: dict[int, list[int]] = {}
+        self._last_placed = -1
 
     # -- public interface -------------------------------------------------------------------
 
@@ -276,7 +279,9 @@ class Deduplicator:
         if keys is None:
             keys = band_keys(values, c.bands, c.rows)
         self._flush()
-        before = self._index.query_many(keys)
+        found = self._index.query_many(keys)
+        earlier = _shared_key_partners(keys)  # rows of this batch that share a band key
+        placed = [-1] * len(items)  # slot indexed for each row of this batch
         out: list[DedupVerdict] = []
         for i, (article, delivery) in enumerate(items):
             if delivery is not None:
@@ -284,7 +289,13 @@ class Deduplicator:
                 if seen is not None:
                     out.append(DedupVerdict.from_dict(_decode_verdict(seen[0])))
                     continue
-            verdict = self._decide(article, values[i], int(sizes[i]), keys[i], before[i])
+            cands = found[i]
+            for j in earlier.get(i, ()):
+                if placed[j] >= 0:
+                    cands.add(placed[j])
+            self._last_placed = -1
+            verdict = self._decide(article, values[i], int(sizes[i]), keys[i], cands)
+            placed[i] = self._last_placed
             if delivery is not None:
                 blob = _encode_verdict(verdict)
                 self._deliveries[delivery] = (blob, article.published)
@@ -385,15 +396,8 @@ class Deduplicator:
     def _best_match(
         self, sig: np.ndarray, size: int, keys: np.ndarray, found: set[int]
     ) -> tuple[_Entry | None, float, bool]:
-        """The best verified candidate among ``found`` (from the table) and pending slots."""
+        """The best verified candidate among the slots ``found`` by the LSH lookup."""
         c = self.config
-        if self._pending_by_key:
-            pending = self._pending_by_key
-            found = set(found)
-            for k in keys.tolist():
-                slots = pending.get(k)
-                if slots:
-                    found.update(slots)
         cands = [s for s in found if self._alive[s]]
         if not cands:
             return None, 0.0, False
@@ -443,13 +447,7 @@ class Deduplicator:
         if size >= self.config.min_shingles:
             self._pending_slots.append(slot)
             self._pending_keys.append(keys)
-            pending = self._pending_by_key
-            for k in keys.tolist():
-                bucket = pending.get(k)
-                if bucket is None:
-                    pending[k] = [slot]
-                else:
-                    bucket.append(slot)
+            self._last_placed = slot
 
     def _flush(self) -> None:
         """Move pending placements into the index table (one vectorized insert)."""
@@ -459,7 +457,6 @@ class Deduplicator:
             )
             self._pending_slots = []
             self._pending_keys = []
-            self._pending_by_key = {}
 
     def _unplace(self, entry: _Entry, slot: int) -> None:
         entry.slots.remove(slot)
@@ -569,6 +566,29 @@ class Deduplicator:
             self._place(entry, sig, size, keys)
         self._register(entry)
         self._seq = max(self._seq, seq + 1)
+
+
+def _shared_key_partners(keys: np.ndarray) -> dict[int, list[int]]:
+    """For rows of band keys, the earlier rows sharing at least one key with each row."""
+    n, bands = keys.shape
+    if n < 2:
+        return {}
+    flat = keys.reshape(-1)
+    order = np.argsort(flat, kind="stable")  # stable: rows ascend within a run of equal keys
+    sorted_keys = flat[order]
+    change = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
+    starts = np.concatenate(([0], change))
+    ends = np.concatenate((change, [len(flat)]))
+    multi = np.flatnonzero(ends - starts > 1)
+    partners: dict[int, set[int]] = {}
+    rows = order // bands
+    for m in multi.tolist():
+        run = rows[starts[m] : ends[m]].tolist()
+        for pos in range(1, len(run)):
+            for r in run[:pos]:
+                if r != run[pos]:
+                    partners.setdefault(run[pos], set()).add(r)
+    return {r: sorted(p) for r, p in partners.items()}
 
 
 def _jaccard(a: np.ndarray, b: np.ndarray) -> float:

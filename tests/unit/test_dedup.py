@@ -295,3 +295,35 @@ def test_copy_of_first_version_found_after_revision(dedup: Deduplicator) -> None
     dedup.check(art("a1", third, "https://g.example/1"))
     assert dedup.check(art("w3", third, "https://w.example/3")).duplicate_of == "a1"
     assert dedup.check(art("w4", text, "https://w.example/4")).duplicate_of == "a1"
+
+
+def test_band_index_matches_a_dict_multimap() -> None:
+    import numpy as np
+
+    from pipeline.dedup import BandIndex
+
+    rng = np.random.default_rng(3)
+    bands = 6
+    # Few distinct keys, so buckets collide, runs wrap around the tiny table and it must grow.
+    universe = rng.integers(1, 2**63, 40, dtype=np.int64).astype(np.uint64)
+    index = BandIndex(bands, capacity=16)
+    reference: dict[int, set[int]] = {}
+    rows = []
+    for slot in range(300):
+        keys = rng.choice(universe, bands)
+        rows.append(keys)
+        index.insert_many(np.array([slot]), keys[None, :])
+        for k in keys.tolist():
+            reference.setdefault(k | (1 << 63), set()).add(slot)
+    assert len(index) == 300 * bands
+    stranger = rng.integers(1, 2**63, bands, dtype=np.int64).astype(np.uint64)
+    queries = np.stack([*rows[:50], stranger])
+    for keys, got in zip(queries, index.query_many(queries), strict=True):
+        want = set().union(*(reference.get(k | (1 << 63), set()) for k in keys.tolist()))
+        assert got == want
+    alive = np.ones(300, dtype=bool)
+    alive[::3] = False
+    index.purge(alive)
+    for keys, got in zip(queries, index.query_many(queries), strict=True):
+        want = set().union(*(reference.get(k | (1 << 63), set()) for k in keys.tolist()))
+        assert got == {s for s in want if alive[s]}
