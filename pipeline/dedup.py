@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -396,7 +396,8 @@ class Deduplicator:
     def _best_match(
         self, sig: np.ndarray, size: int, keys: np.ndarray, found: set[int]
     ) -> tuple[_Entry | None, float, bool]:
-        """The best verified candidate among the slots ``found`` by the LSH lookup."""
+        """The best verified candidate among the slots ``found`` by the LSH lookup: highest
+        estimated Jaccard, ties to the earliest seen."""
         c = self.config
         cands = [s for s in found if self._alive[s]]
         if not cands:
@@ -411,12 +412,8 @@ class Deduplicator:
             if entry is None:
                 continue
             best_any = max(best_any, j)
-            inter = j * (size + other) / (1.0 + j)
-            containment = inter / min(size, other)
-            ok = j >= c.threshold or (
-                j >= c.containment_min_jaccard and containment >= c.containment_threshold
-            )
-            if ok and (best is None or (j, -entry.seq) > (best[0], -best[2].seq)):
+            better = best is None or (j, -entry.seq) > (best[0], -best[2].seq)
+            if better and is_copy(j, size, other, c):
                 best = (j, s, entry)
         if best is None:
             return None, best_any, False
@@ -568,6 +565,23 @@ class Deduplicator:
         self._seq = max(self._seq, seq + 1)
 
 
+def containment(jaccard: float, size_a: int, size_b: int) -> float:
+    """Estimated share of the smaller set inside the larger, from Jaccard and set sizes."""
+    if size_a <= 0 or size_b <= 0:
+        return 0.0
+    return jaccard * (size_a + size_b) / (1.0 + jaccard) / min(size_a, size_b)
+
+
+def is_copy(jaccard: float, size_a: int, size_b: int, config: DedupConfig) -> bool:
+    """The verification rule for an LSH candidate pair (estimated Jaccard and sizes)."""
+    if jaccard >= config.threshold:
+        return True
+    return (
+        jaccard >= config.containment_min_jaccard
+        and containment(jaccard, size_a, size_b) >= config.containment_threshold
+    )
+
+
 def _shared_key_partners(keys: np.ndarray) -> dict[int, list[int]]:
     """For rows of band keys, the earlier rows sharing at least one key with each row."""
     n, bands = keys.shape
@@ -610,3 +624,149 @@ def _decode_verdict(blob: bytes) -> dict[str, object]:
         "similarity": sim,
         "replaces": replaces,
     }
+
+
+# -- scale-out: band-partitioned verification (see docs/dedup-scaleout.md) ----------------------
+
+
+def band_owner(keys: np.ndarray, partitions: int) -> np.ndarray:
+    """The partition that owns each band key (high 32 bits modulo the partition count)."""
+    return ((np.asarray(keys, dtype=np.uint64) >> np.uint64(32)) % np.uint64(partitions)).astype(
+        np.int64
+    )
+
+
+def probe_routes(keys: np.ndarray, partitions: int) -> dict[int, list[int]]:
+    """Band indices of one article grouped by owning partition: one probe message each."""
+    routes: dict[int, list[int]] = {}
+    for band, owner in enumerate(band_owner(keys, partitions).tolist()):
+        routes.setdefault(owner, []).append(band)
+    return routes
+
+
+@dataclass(frozen=True, slots=True)
+class BandProbe:
+    """An article's bands sent to the partition owning them (home -> band owner)."""
+
+    article_id: str
+    order: float  # global order key (e.g. ingest time); ties go to the smaller article id
+    published: float  # event time, for expiry
+    size: int  # distinct shingles
+    signature: np.ndarray
+    keys: tuple[int, ...]  # the band keys this owner holds
+
+    def rank(self) -> tuple[float, str]:
+        return (self.order, self.article_id)
+
+
+@dataclass(frozen=True, slots=True)
+class BandMatch:
+    """A verified copy candidate found by one band owner (band owner -> home)."""
+
+    article_id: str
+    candidate_id: str
+    root: str | None  # the candidate's root if the owner knows it yet (else ask the home)
+    jaccard: float
+    candidate_rank: tuple[float, str]
+
+
+class BandShard:
+    """The band-owner side of the partitioned dedup index.
+
+    Holds the band keys it owns and the signatures of the articles that have them. Probes are
+    buffered until the watermark (the order key up to which every home has sent all its
+    probes) passes them, then answered in order: each probe sees every earlier article that
+    shares one of its bands here, verified with the same rule as :class:`Deduplicator`, and is
+    then inserted. Answers never wait for verdicts, so homes stay pipelined.
+    """
+
+    def __init__(self, config: DedupConfig | None = None) -> None:
+        self.config = config or DedupConfig()
+        self._waiting: list[BandProbe] = []
+        self._articles: dict[str, tuple[BandProbe, str | None]] = {}
+        self._by_key: dict[int, list[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._articles)
+
+    def offer(self, probe: BandProbe) -> None:
+        """Buffer a probe (a redelivered probe of a known article is ignored)."""
+        if probe.article_id not in self._articles:
+            self._waiting.append(probe)
+
+    def advance(self, watermark: float) -> list[tuple[BandProbe, list[BandMatch]]]:
+        """Answer, in order, the buffered probes with an order key at or below ``watermark``."""
+        ready = sorted((p for p in self._waiting if p.order <= watermark), key=BandProbe.rank)
+        self._waiting = [p for p in self._waiting if p.order > watermark]
+        answers = []
+        for probe in ready:
+            if probe.article_id in self._articles:
+                continue
+            answers.append((probe, self._matches(probe)))
+            self._articles[probe.article_id] = (probe, None)
+            for k in probe.keys:
+                self._by_key.setdefault(k, []).append(probe.article_id)
+        return answers
+
+    def _matches(self, probe: BandProbe) -> list[BandMatch]:
+        seen: set[str] = set()
+        out = []
+        for k in probe.keys:
+            for cid in self._by_key.get(k, ()):
+                if cid in seen:
+                    continue
+                seen.add(cid)
+                cand, root = self._articles[cid]
+                if cand.rank() >= probe.rank():
+                    continue
+                j = _jaccard(cand.signature, probe.signature)
+                if is_copy(j, probe.size, cand.size, self.config):
+                    out.append(BandMatch(probe.article_id, cid, root, j, cand.rank()))
+        return out
+
+    def set_root(self, article_id: str, root: str) -> None:
+        """Record a decided article's root original (itself for an original)."""
+        if article_id in self._articles:
+            probe, _ = self._articles[article_id]
+            self._articles[article_id] = (probe, root)
+
+    def expire(self, now: float) -> int:
+        """Drop articles older than the event-time window."""
+        cutoff = now - self.config.window_seconds
+        old = [aid for aid, (p, _) in self._articles.items() if p.published < cutoff]
+        for aid in old:
+            probe, _ = self._articles.pop(aid)
+            for k in probe.keys:
+                ids = self._by_key.get(k)
+                if ids is not None:
+                    ids.remove(aid)
+                    if not ids:
+                        del self._by_key[k]
+        return len(old)
+
+
+def verdict_from_matches(
+    article_id: str,
+    matches: Iterable[BandMatch],
+    config: DedupConfig,
+    roots: Mapping[str, str] | None = None,
+) -> DedupVerdict:
+    """The home's verdict once every band owner has answered: the best match (highest
+    Jaccard, ties to the earliest candidate) decides, as in :class:`Deduplicator`.
+
+    ``roots`` maps decided copies to their root original (the shared decisions table); a
+    candidate not in it is an original. Candidates are always earlier than the article, so
+    their decisions exist by the time the home decides in order.
+    """
+    best: BandMatch | None = None
+    for m in matches:
+        if best is None or m.jaccard > best.jaccard or (
+            m.jaccard == best.jaccard and m.candidate_rank < best.candidate_rank
+        ):
+            best = m
+    if best is None:
+        return DedupVerdict(article_id, "original")
+    kind = "syndicated" if best.jaccard >= config.syndicated_threshold else "light_edit"
+    root = best.root or (roots or {}).get(best.candidate_id, best.candidate_id)
+    return DedupVerdict(article_id, kind, duplicate_of=root, similarity=round(best.jaccard, 4))
+
