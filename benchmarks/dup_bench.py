@@ -284,10 +284,19 @@ def signature_speed(texts: list[str], cfg: DedupConfig, batch: int = 128) -> dic
 
 
 def synthetic_texts(rows: list[dict], n: int, seed: int) -> list[str]:
-    """Texts made of random corpus sentences (realistic shingle statistics, not copies)."""
+    """Texts of random corpus sentences with a fifth of their words replaced: realistic word
+    statistics and some shared phrasing between texts, but no copies."""
     rng = random.Random(seed)
-    sentences = [s for r in rows for s in re.split(r"(?<=[.!?])\s+", r["text"]) if len(s) > 30]
-    return [" ".join(rng.choices(sentences, k=rng.randint(8, 20))) for _ in range(n)]
+    sentences = [s.split() for r in rows for s in re.split(r"(?<=[.!?])\s+", r["text"])
+                 if len(s) > 30]
+    vocab = [w for s in sentences for w in s]
+    out = []
+    for _ in range(n):
+        words = [w for s in rng.choices(sentences, k=rng.randint(8, 20)) for w in s]
+        for _ in range(len(words) // 5):
+            words[rng.randrange(len(words))] = rng.choice(vocab)
+        out.append(" ".join(words))
+    return out
 
 
 def index_speed(

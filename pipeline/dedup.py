@@ -114,7 +114,7 @@ class BandIndex:
     _WIDTH = 16  # cells read per probe step
     _TOP = np.uint64(1 << 63)  # set on every stored key, so 0 marks an empty cell
 
-    def __init__(self, bands: int, capacity: int = 1 << 16, max_load: float = 0.65) -> None:
+    def __init__(self, bands: int, capacity: int = 1 << 16, max_load: float = 0.75) -> None:
         self.bands = bands
         self.max_load = max_load
         self._alloc(capacity)
