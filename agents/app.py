@@ -15,6 +15,7 @@ import faust
 import faust.streams
 from faust.types import EventT
 
+from agents.abstractive import AbstractiveBackend
 from agents.metrics import Metrics
 from agents.settings import Settings
 from agents.web import register_views
@@ -138,6 +139,7 @@ class Storystream:
     dedup_config: DedupConfig
     cluster_config: ClusterConfig
     summary_config: SummaryConfig
+    abstractive: AbstractiveBackend | None = None
     update_listeners: list[Callable[[StoryUpdate], Any]] = field(default_factory=list)
     assignment_listeners: list[Callable[[StoryAssignment], Any]] = field(default_factory=list)
     deadletter_listeners: list[Callable[[DeadLetter], Any]] = field(default_factory=list)
@@ -212,9 +214,7 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
 
     def table(name: str, partitions: int) -> Any:
         # bytes values get the raw codec: the stages' own encodings are stored as they are.
-        return app.Table(
-            name, default=None, partitions=partitions, key_type=str, value_type=bytes
-        )
+        return app.Table(name, default=None, partitions=partitions, key_type=str, value_type=bytes)
 
     tables = {
         "dedup-state": table("dedup-state", 1),
@@ -238,6 +238,13 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
         cluster_config=cluster_config,
         summary_config=summary_config,
     )
+    if settings.llm_url:
+        ss.abstractive = AbstractiveBackend(
+            settings.llm_url,
+            settings.llm_model,
+            api_key=settings.llm_api_key,
+            timeout=settings.llm_timeout_seconds,
+        )
     dedup = StatefulStage(lambda: Deduplicator(dedup_config), tables["dedup-state"])
     assign = StatefulStage(lambda: StoryAssigner(cluster_config), tables["assign-state"])
     book = StoryBook(tables["story-members"], tables["story-index"], tables["story-meta"])
@@ -357,6 +364,8 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
                         continue
                     if update is None:
                         continue
+                    if ss.abstractive is not None:
+                        update = await ss.abstractive.refine(update, book.story_members(story_id))
                     # Record the version only once the broker has the update: a crash in
                     # between republishes the same version instead of losing it.
                     sent = await topics[STORIES_UPDATES].send(

@@ -43,6 +43,10 @@ class Settings:
     max_body_bytes: int = 2_000_000
     api_token: str = ""
     log_level: str = "warn"
+    llm_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout_seconds: float = 20.0
 
     DOCS = (
         Setting(
@@ -83,6 +87,15 @@ class Settings:
         Setting("STORYSTREAM_MAX_BODY_BYTES", "2000000", "Larger raw bodies are dead-lettered."),
         Setting("STORYSTREAM_API_TOKEN", "", "Bearer token required by POST /api/articles."),
         Setting("STORYSTREAM_LOG_LEVEL", "warn", "Worker log level (crit/error/warn/info/debug)."),
+        Setting(
+            "STORYSTREAM_LLM_URL",
+            "",
+            "Base URL of an OpenAI-compatible API (e.g. `http://host:8000/v1`); when set, "
+            "summaries are rewritten by it and kept only if every citation is grounded.",
+        ),
+        Setting("STORYSTREAM_LLM_MODEL", "", "Model name sent to that API."),
+        Setting("STORYSTREAM_LLM_API_KEY", "", "Bearer key for that API."),
+        Setting("STORYSTREAM_LLM_TIMEOUT", "20", "Seconds to wait for a rewrite."),
     )
 
     @classmethod
@@ -116,6 +129,12 @@ class Settings:
             "max_body_bytes": int(_env("STORYSTREAM_MAX_BODY_BYTES", str(cls.max_body_bytes))),
             "api_token": _env("STORYSTREAM_API_TOKEN", cls.api_token),
             "log_level": _env("STORYSTREAM_LOG_LEVEL", cls.log_level),
+            "llm_url": _env("STORYSTREAM_LLM_URL", cls.llm_url),
+            "llm_model": _env("STORYSTREAM_LLM_MODEL", cls.llm_model),
+            "llm_api_key": _env("STORYSTREAM_LLM_API_KEY", cls.llm_api_key),
+            "llm_timeout_seconds": float(
+                _env("STORYSTREAM_LLM_TIMEOUT", str(cls.llm_timeout_seconds))
+            ),
         }
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
