@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +71,8 @@ class DedupConfig:
         max_versions: Content hashes remembered per article (to recognise stale resends).
         indexed_versions: Signatures kept per article: the first text plus, after revisions,
             the latest (2), so copies of either version are found.
+        purge_min_dead: Expired or replaced signatures are purged from the LSH table (a
+            rebuild) once there are this many and at least a quarter of the live ones.
     """
 
     num_perm: int = 128
@@ -85,6 +88,7 @@ class DedupConfig:
     seed: int = 1
     max_versions: int = 8
     indexed_versions: int = 2
+    purge_min_dead: int = 1024
 
     def __post_init__(self) -> None:
         if self.bands * self.rows > self.num_perm:
@@ -249,6 +253,8 @@ class Deduplicator:
         self._by_id: dict[str, str] = {}
         self._by_url: dict[str, str] = {}
         self._deliveries: dict[str, tuple[bytes, float]] = {}
+        self._entry_heap: list[tuple[float, str]] = []
+        self._delivery_heap: list[tuple[float, str]] = []
         self._changes: dict[str, bytes | None] = {}
         self._seq = 0
         self._sigs = np.empty((1024, c.num_perm), dtype=np.uint32)
@@ -309,9 +315,11 @@ class Deduplicator:
             placed[i] = self._last_placed
             if delivery is not None:
                 blob = _encode_verdict(verdict)
-                self._deliveries[delivery] = (blob, article.published)
+                published = float(article.published)
+                self._deliveries[delivery] = (blob, published)
+                heapq.heappush(self._delivery_heap, (published, delivery))
                 self._changes[DELIVERY_PREFIX + delivery] = orjson.dumps(
-                    {"v": orjson.Fragment(blob), "p": article.published}
+                    {"v": orjson.Fragment(blob), "p": published}
                 )
             out.append(verdict)
         self._flush()
@@ -332,25 +340,34 @@ class Deduplicator:
                 self._restore_entry(key[len(ARTICLE_PREFIX) :], value)
             elif key.startswith(DELIVERY_PREFIX):
                 rec = orjson.loads(value)
-                self._deliveries[key[len(DELIVERY_PREFIX) :]] = (
-                    orjson.dumps(rec["v"]),
-                    float(rec["p"]),
-                )
+                delivery = key[len(DELIVERY_PREFIX) :]
+                self._deliveries[delivery] = (orjson.dumps(rec["v"]), float(rec["p"]))
+                heapq.heappush(self._delivery_heap, (float(rec["p"]), delivery))
         self._flush()
 
     def expire(self, now: float) -> int:
         """Drop articles (and delivery memos) older than the event-time window before ``now``."""
         cutoff = now - self.config.window_seconds
-        old = [e for e in self._entries.values() if e.published < cutoff]
-        for entry in old:
+        removed = 0
+        heap = self._entry_heap  # (event time, article id); stale items are skipped
+        while heap and heap[0][0] < cutoff:
+            published, aid = heapq.heappop(heap)
+            entry = self._entries.get(aid)
+            if entry is None or entry.published != published:
+                continue
             self._remove_entry(entry)
-            self._changes[ARTICLE_PREFIX + entry.id] = None
-        for key in [k for k, (_, p) in self._deliveries.items() if p < cutoff]:
-            del self._deliveries[key]
-            self._changes[DELIVERY_PREFIX + key] = None
-        if old:
+            self._changes[ARTICLE_PREFIX + aid] = None
+            removed += 1
+        dheap = self._delivery_heap
+        while dheap and dheap[0][0] < cutoff:
+            published, key = heapq.heappop(dheap)
+            memo = self._deliveries.get(key)
+            if memo is not None and memo[1] == published:
+                del self._deliveries[key]
+                self._changes[DELIVERY_PREFIX + key] = None
+        if removed:
             self._merge()
-        return len(old)
+        return removed
 
     # -- diagnostics --------------------------------------------------------------------------
 
@@ -472,7 +489,15 @@ class Deduplicator:
         self._slot_entry[slot] = None
         self._pending_free.append(slot)
 
-    def _merge(self) -> None:
+    def _merge(self, force: bool = False) -> None:
+        """Purge dead slots from the LSH table and make them reusable, once they are many.
+
+        A purge rebuilds the table (linear in its size), so it waits until the dead slots
+        reach a quarter of the live ones; until then queries skip dead slots.
+        """
+        live = len(self._slot_entry) - len(self._free) - len(self._pending_free)
+        if not force and len(self._pending_free) < max(self.config.purge_min_dead, live // 4):
+            return
         self._flush()
         self._index.purge(self._alive)
         self._free.extend(self._pending_free)
@@ -480,6 +505,7 @@ class Deduplicator:
 
     def _register(self, entry: _Entry) -> None:
         self._entries[entry.id] = entry
+        heapq.heappush(self._entry_heap, (entry.published, entry.id))
         for i in (entry.id, *entry.alias_ids):
             self._by_id[i] = entry.id
         for u in ([entry.url] if entry.url else []) + entry.alias_urls:

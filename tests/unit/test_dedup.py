@@ -245,7 +245,7 @@ def test_expire_drops_old_articles_by_event_time(dedup: Deduplicator) -> None:
 
 
 def test_expired_slots_are_reused_without_false_matches() -> None:
-    d = Deduplicator(DedupConfig(window_seconds=DAY))
+    d = Deduplicator(DedupConfig(window_seconds=DAY, purge_min_dead=1))
     for i in range(30):
         d.check(art(f"a{i}", make_text(200 + i), f"https://g.example/{i}", t=T0))
     assert d.expire(T0 + 2 * DAY) == 30
