@@ -299,6 +299,12 @@ def synthetic_texts(rows: list[dict], n: int, seed: int) -> list[str]:
     return out
 
 
+def _rss() -> int:
+    """Resident set size of this process in bytes (Linux)."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize()
+
+
 def index_speed(
     rows: list[dict], cfg: DedupConfig, size: int, probes: int, seed: int, batch: int = 64
 ) -> dict:
@@ -334,14 +340,16 @@ def index_speed(
 
     # 2) The whole Deduplicator (lookups, LSH, verification, state records) with `size`
     # articles indexed; signatures are given (timed separately above).
-    d = Deduplicator(cfg)
     t_base = 1.7e9
     articles = [
-        Article(id=f"s{i}", url=f"https://s.example/{i}", outlet="s", title="", text="",
-                lang="en", published=t_base + i * 0.01, content_hash=f"{i:x}")
+        Article(id=f"s{i:07d}", url=f"https://s.example/{i}", outlet="s", title="", text="",
+                lang="en", published=t_base + i * 0.01, content_hash=f"{i:016x}")
         for i in range(len(texts))
     ]
     del texts
+    gc.collect()
+    rss_before = _rss()
+    d = Deduplicator(cfg)
 
     def run(lo: int, hi: int) -> None:
         for i in range(lo, hi, batch):
@@ -353,7 +361,8 @@ def index_speed(
     fill_cpu = time.process_time()
     run(0, size)
     fill_cpu = time.process_time() - fill_cpu
-    rss_filled = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    gc.collect()
+    rss_filled = _rss()
     cpu, wall = time.process_time(), time.perf_counter()
     run(size, size + probes)
     stage_cpu, stage_wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -370,7 +379,7 @@ def index_speed(
         "stage_fill_cpu_per_s": size / fill_cpu,
         "state_bytes_per_article": state["per_article"],
         "index_bytes_per_article": state["index_bytes_per_article"],
-        "max_rss_mb": rss_filled / 2**20,
+        "memory_bytes_per_article": (rss_filled - rss_before) / size,
     }
 
 
@@ -459,7 +468,8 @@ def _print(r: dict) -> None:
         print(f"  stage fill (0 -> {ix['indexed']}) {ix['stage_fill_cpu_per_s']:.0f}/s CPU; "
               f"synthetic signatures {ix['synthetic_signature_cpu_per_s']:.0f}/s CPU")
         print(f"  state bytes/article {ix['state_bytes_per_article']:.0f}, index bytes/article "
-              f"{ix['index_bytes_per_article']:.0f}, max RSS {ix['max_rss_mb']:.0f} MB")
+              f"{ix['index_bytes_per_article']:.0f}, process memory (RSS growth) per indexed "
+              f"article {ix['memory_bytes_per_article']:.0f}")
 
 
 if __name__ == "__main__":
