@@ -110,3 +110,14 @@ def test_band_keys_depend_only_on_their_band() -> None:
     # The same values in a different band give a different key.
     same = np.tile(sig[0][:3], 42)
     assert len(set(band_keys(same, 42, 3)[0].tolist())) == 42
+
+
+def test_large_batch_path_equals_single_text_path() -> None:
+    texts = [_random_text(1000 + i) + " " + TEXTS[i % len(TEXTS)] for i in range(400)]
+    batch = signatures(texts)  # large enough for the permutation-at-a-time path
+    for i in range(0, 400, 37):
+        one = signatures([texts[i]])  # the small-input matrix path
+        assert np.array_equal(batch.values[i], one.values[0])
+        m = MinHash(num_perm=128, seed=1, hashfunc=lambda x: x)
+        m.update_batch(shingle_hashes_reference(texts[i]))
+        assert np.array_equal(batch.values[i], m.hashvalues)
