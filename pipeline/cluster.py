@@ -300,7 +300,6 @@ class _Story:
                 "titled": self.titled,
                 "dormant": self.dormant,
                 "merged_into": self.merged_into,
-                "group": self.group,
                 "indexed": self.indexed,
                 "c_norm": self.c_norm,
                 "e_norm": self.e_norm,
@@ -330,6 +329,7 @@ class StoryAssigner:
 
     State is exposed as key/value records (``drain_changes``/``restore``):
     ``n`` global counters, ``t:<term>`` document frequencies, ``s:<story>`` stories,
+    ``g:<group>`` the members of a related-story group (none for a story alone in its own),
     ``a:<article>`` the story of each article, ``d:<delivery>`` answers already given.
     """
 
@@ -416,6 +416,7 @@ class StoryAssigner:
     def restore(self, items: Iterable[tuple[str, bytes]]) -> None:
         """Rebuild the state from records (later records for a key replace earlier ones)."""
         latest: dict[str, bytes | None] = {}
+        groups: dict[str, list[str]] = {}
         for key, value in items:
             latest[key] = value
         for key, value in latest.items():
@@ -435,6 +436,13 @@ class StoryAssigner:
                 self._article_story[name] = orjson.loads(value)
             elif kind == "d":
                 self._deliveries[name] = orjson.loads(value)
+            elif kind == "g":
+                groups[name] = orjson.loads(value)
+        for story in self._stories.values():
+            story.group = story.id
+        for gid, members in groups.items():
+            for sid in members:
+                self._stories[sid].group = gid
         for story in sorted(self._stories.values(), key=lambda s: s.seq):
             if story.merged_into is None:
                 self._groups.setdefault(story.group, set()).add(story.id)
@@ -459,6 +467,11 @@ class StoryAssigner:
             return None if sid is None else orjson.dumps(sid)
         if kind == "d":
             return orjson.dumps(self._deliveries[name])
+        if kind == "g":
+            members = self._groups.get(name)
+            if not members or members == {name}:
+                return None  # a story alone in its own group needs no record
+            return orjson.dumps(sorted(members))
         raise KeyError(key)
 
     def _resolve(self, story_id: str) -> str:
@@ -840,6 +853,7 @@ class StoryAssigner:
         heapq.heappush(self._expiry, (survivor.last, survivor.seq, survivor.id))
         self._union_groups(survivor, gone)
         self._groups[survivor.group].discard(gone.id)
+        self._dirty["g:" + survivor.group] = None
         self._dirty["s:" + survivor.id] = None
         self._dirty["s:" + gone.id] = None
 
@@ -865,8 +879,9 @@ class StoryAssigner:
         moved = self._groups.pop(gone.id)
         for sid in moved:
             self._stories[sid].group = keep.id
-            self._dirty["s:" + sid] = None
         self._groups.setdefault(keep.id, set()).update(moved)
+        self._dirty["g:" + keep.id] = None
+        self._dirty["g:" + gone.id] = None
 
     def _answer(
         self,

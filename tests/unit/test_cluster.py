@@ -212,3 +212,22 @@ def test_merge_and_groups_survive_restore() -> None:
     assert restored.story_of("b") == original.story_of("b")
     nxt = art("d", ORCHARD + " cider", T0 + 600)
     assert restored.assign(nxt, orig(nxt)) == original.assign(nxt, orig(nxt))
+
+
+def test_related_groups_survive_restore() -> None:
+    cfg = _centroid_only(merge_probability=2.0, related_cosine=0.3)
+    original = StoryAssigner(cfg)
+    log: list[tuple[str, bytes | None]] = []
+    texts = (("a", HARBOR), ("b", ORCHARD), ("z", ROBOT[0]), ("c", HARBOR + " " + ORCHARD))
+    for i, (aid, text) in enumerate(texts):
+        x = art(aid, text, T0 + 60 * i)
+        original.assign(x, orig(x))
+        log.extend(original.drain_changes())
+    latest = dict(log)
+    restored = StoryAssigner(cfg)
+    restored.restore([(k, v) for k, v in latest.items() if v is not None])
+    for aid in ("a", "b", "z", "c"):
+        sid = original.story_of(aid)
+        assert restored.story_of(aid) == sid
+        assert restored.group_of(sid) == original.group_of(sid)
+        assert restored.related(sid) == original.related(sid)
