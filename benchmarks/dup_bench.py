@@ -34,7 +34,12 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.dedup import BandIndex, DedupConfig, Deduplicator  # noqa: E402
-from pipeline.minhash import band_keys, shingle_hashes_reference, signatures  # noqa: E402
+from pipeline.minhash import (  # noqa: E402
+    band_keys,
+    shingle_hashes_reference,
+    signatures,
+    to_lean,
+)
 from schemas.records import Article  # noqa: E402
 
 KINDS = ("resend", "revision", "syndicated", "light_edit")
@@ -303,6 +308,37 @@ def synthetic_texts(rows: list[dict], n: int, seed: int) -> list[str]:
     return out
 
 
+def datasketch_lsh_speed(rows: list[dict], cfg: DedupConfig, size: int, probes: int,
+                         seed: int) -> dict:
+    """The same query+insert loop on datasketch's MinHashLSH (same bands and rows)."""
+    from datasketch import MinHashLSH
+
+    texts = synthetic_texts(rows, size + probes, seed)
+    lean = []
+    for i in range(0, len(texts), 256):
+        s = signatures(texts[i : i + 256], cfg.num_perm, cfg.seed, cfg.shingle)
+        lean += [to_lean(v, cfg.seed) for v in s.values]
+    del texts
+    gc.collect()
+    rss_before = _rss()
+    lsh = MinHashLSH(num_perm=cfg.num_perm, params=(cfg.bands, cfg.rows))
+    for i in range(size):
+        lsh.insert(i, lean[i], check_duplication=False)
+    gc.collect()
+    rss_filled = _rss()
+    cpu = time.process_time()
+    for i in range(size, size + probes):
+        for key in lsh.query(lean[i]):
+            lean[key].jaccard(lean[i])
+        lsh.insert(i, lean[i], check_duplication=False)
+    cpu = time.process_time() - cpu
+    return {
+        "indexed": size,
+        "query_insert_cpu_per_s": probes / cpu,
+        "memory_bytes_per_article": (rss_filled - rss_before) / size,
+    }
+
+
 def _rss() -> int:
     """Resident set size of this process in bytes (Linux)."""
     with open("/proc/self/statm") as fh:
@@ -397,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="override a DedupConfig field, e.g. --set threshold=0.5")
     ap.add_argument("--copy-containment", type=float, default=0.5,
                     help="exact shingle containment at which two corpus articles are copies")
+    ap.add_argument("--datasketch-size", type=int, default=0,
+                    help="also time datasketch MinHashLSH with this many indexed (memory-heavy)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
 
@@ -433,6 +471,10 @@ def main(argv: list[str] | None = None) -> int:
     result["signature_speed"] = signature_speed([it.article.text for it in items], cfg)
     if args.index_size:
         result["index_speed"] = index_speed(rows, cfg, args.index_size, args.probes, args.seed)
+    if args.datasketch_size:
+        result["datasketch_lsh"] = datasketch_lsh_speed(
+            rows, cfg, args.datasketch_size, min(args.probes, 10_000), args.seed
+        )
     _print(result)
     if args.json:
         Path(args.json).write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
@@ -482,6 +524,11 @@ def _print(r: dict) -> None:
         print(f"  state bytes/article {ix['state_bytes_per_article']:.0f}, index bytes/article "
               f"{ix['index_bytes_per_article']:.0f}, process memory (RSS growth) per indexed "
               f"article {ix['memory_bytes_per_article']:.0f}")
+    ds = r.get("datasketch_lsh")
+    if ds:
+        print(f"datasketch MinHashLSH, same bands, {ds['indexed']} indexed: query+verify+insert "
+              f"{ds['query_insert_cpu_per_s']:.0f}/s CPU, process memory per indexed article "
+              f"{ds['memory_bytes_per_article']:.0f}")
 
 
 if __name__ == "__main__":
