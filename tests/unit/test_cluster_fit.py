@@ -11,6 +11,7 @@ from pipeline.cluster_fit import (
     online_scores,
     replay_order,
     teacher_forced_pairs,
+    tune_weights,
 )
 
 
@@ -51,3 +52,11 @@ def test_online_scores_with_the_default_configuration() -> None:
     scores = online_scores(_labelled(), ClusterConfig())
     assert scores["gold"] == 3
     assert scores["bcubed"] == 1.0
+
+
+def test_tune_weights_keeps_a_configuration_that_is_already_right() -> None:
+    start = ClusterConfig()
+    tuned, scores = tune_weights({"mini": _labelled()}, start, rounds=1, bars={"mini": 0.9})
+    assert scores == {"mini": 1.0}
+    assert len(tuned.weights) == len(start.weights)
+    assert tuned.weights == tuple(round(w, 4) for w in start.weights)
