@@ -282,7 +282,8 @@ class Deduplicator:
         """Verdicts for a batch, in order, exactly as ``check`` one by one would give them.
 
         Signatures are computed for the whole batch at once, and the LSH table is queried and
-        updated once per batch; articles of the batch see each other through a small dict.
+        updated once per batch; articles of the same batch find each other through the band
+        keys they share (computed for the batch with one sort).
         """
         c = self.config
         sigs = signatures([a.text or "" for a, _ in items], c.num_perm, c.seed, c.shingle)
@@ -292,6 +293,7 @@ class Deduplicator:
         self, items: Sequence[tuple[Article, str | None]], values: np.ndarray, sizes: np.ndarray,
         keys: np.ndarray | None,
     ) -> list[DedupVerdict]:
+        """``check_many`` with signatures (and optionally band keys) already computed."""
         c = self.config
         if keys is None:
             keys = band_keys(values, c.bands, c.rows)
