@@ -33,8 +33,10 @@ from schemas import (
     DEADLETTER,
     STORIES_ASSIGNMENTS,
     STORIES_UPDATES,
+    Article,
     DeadLetter,
     DedupedArticle,
+    DedupVerdict,
     RelatedStory,
     StoryAssignment,
     StoryUpdate,
@@ -153,6 +155,23 @@ class Storystream:
         self.metrics.dead_letters.labels(stage=stage).inc()
         log.warning("dead letter from %s: %s", stage, reason)
         await self.topics[DEADLETTER].send(key=event.message.key, value=letter.to_json())
+
+
+def dedup_batch(
+    stage: Deduplicator, decoded: list[tuple[EventT, Article]]
+) -> list[DedupVerdict | Exception]:
+    """Verdicts for a batch in one vectorized call; on failure, one by one to isolate it."""
+    items = [(article, delivery_of(event)) for event, article in decoded]
+    try:
+        return list(stage.check_many(items))
+    except Exception:  # noqa: BLE001 - find the message that broke the batch
+        verdicts: list[DedupVerdict | Exception] = []
+        for article, delivery in items:
+            try:
+                verdicts.append(stage.check(article, delivery))
+            except Exception as exc:  # noqa: BLE001
+                verdicts.append(exc)
+        return verdicts
 
 
 def app_config(settings: Settings) -> dict[str, Any]:
@@ -279,25 +298,31 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
 
     @app.agent(topics[ARTICLES_NORMALIZED], name="dedup")
     async def dedup_agent(stream: faust.StreamT) -> None:
-        from schemas import Article
-
         async for events in stream.take_events(batch, within=within):
             started = time.perf_counter()
             stage = dedup.current()
+            decoded: list[tuple[EventT, Article]] = []
             for event in events:
-                with event_context(event):
-                    try:
-                        article = Article.from_json(event.message.value)
-                        verdict = stage.check(article, delivery_of(event))
-                        dedup.flush()
-                    except Exception as exc:  # noqa: BLE001
-                        await ss.dead_letter("dedup", f"{type(exc).__name__}: {exc}", event)
-                        continue
+                try:
+                    decoded.append((event, Article.from_json(event.message.value)))
+                except Exception as exc:  # noqa: BLE001
+                    await ss.dead_letter("dedup", f"{type(exc).__name__}: {exc}", event)
+            verdicts = dedup_batch(stage, decoded)
+            for (event, article), verdict in zip(decoded, verdicts, strict=True):
+                if isinstance(verdict, Exception):
+                    await ss.dead_letter("dedup", f"{type(verdict).__name__}: {verdict}", event)
+                    continue
                 ss.metrics.duplicates.labels(kind=verdict.kind).inc()
                 await topics[ARTICLES_DEDUPED].send(
                     key=article.id.encode(),
                     value=DedupedArticle(article=article, verdict=verdict).to_json(),
                 )
+            if decoded:
+                # One partition feeds this stage: its state is logged under the batch's last
+                # event, and articles older than the window (in event time) leave the index.
+                with event_context(decoded[-1][0]):
+                    stage.expire(max(a.published for _, a in decoded))
+                    dedup.flush()
             ss.metrics.observe_batch("dedup", len(events), time.perf_counter() - started)
 
     @app.agent(topics[ARTICLES_DEDUPED], name="assign")

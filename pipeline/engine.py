@@ -14,6 +14,9 @@ from pipeline.stories import StoryBook
 from pipeline.summarize import SummaryConfig, summarize_story
 from schemas import Article, DedupVerdict, RawArticle, RelatedStory, StoryAssignment, StoryUpdate
 
+EXPIRE_EVERY = 256
+"""Articles between two sweeps of the dedup index for entries older than its window."""
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -55,6 +58,7 @@ class Engine:
         self.book = StoryBook.in_memory()
         self._dirty: dict[str, None] = {}
         self._clock = 0.0
+        self._processed = 0
 
     def process(
         self,
@@ -81,6 +85,9 @@ class Engine:
             for story_id in self.book.add(assignment):
                 self._dirty[story_id] = None
             self._clock = max(self._clock, article.published)
+            self._processed += 1
+            if self._processed % EXPIRE_EVERY == 0:
+                self.deduplicator.expire(self._clock)
         except BadInput as exc:
             outcome.failed_stage, outcome.reason = stage, exc.reason
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the run
