@@ -58,6 +58,7 @@ class ClusterConfig:
     Attributes:
         dormant_after_seconds: event-time inactivity after which a story leaves the candidate
             index (it keeps its articles and wakes up if a copy of one of them arrives).
+        dormant_terms: a dormant story keeps this many heaviest entries per vector.
         title_weight: how many body occurrences one title occurrence of a word counts for.
         max_body_chars: only the start of the body is read (the lede and first paragraphs
             carry the story; the cost per article stays bounded).
@@ -94,6 +95,7 @@ class ClusterConfig:
     """
 
     dormant_after_seconds: float = 400 * 86400.0
+    dormant_terms: int = 40
     title_weight: float = 2.0
     max_body_chars: int = 2000
     lede_tokens: int = 70
@@ -654,7 +656,23 @@ class StoryAssigner:
                 continue
             story.dormant = True
             self._unindex_story(story)
+            self._compact(story)
             self._dirty["s:" + sid] = None
+
+    def _compact(self, story: _Story) -> None:
+        """Shrink a dormant story's vectors: it only needs them again if a copy wakes it."""
+        keep = self.config.dormant_terms
+        for attr, norm_attr in (
+            ("centroid", "c_norm"),
+            ("entities", "e_norm"),
+            ("title", "t_norm"),
+            ("lede", "l_norm"),
+        ):
+            vec: dict[str, float] = getattr(story, attr)
+            if len(vec) > keep:
+                vec = _truncate(vec, keep)
+                setattr(story, attr, vec)
+                setattr(story, norm_attr, math.sqrt(sum(v * v for v in vec.values())))
 
     def _index_story(self, story: _Story) -> None:
         """List the story in the index under all its index terms."""
