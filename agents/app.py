@@ -243,8 +243,16 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
         "story-meta": table("story-meta", settings.story_partitions),
     }
     normalize_config = NormalizeConfig(max_body_bytes=settings.max_body_bytes)
-    dedup_config = DedupConfig(window_seconds=settings.dedup_window_days * DAY)
-    cluster_config = ClusterConfig(dormant_after_seconds=settings.story_dormant_days * DAY)
+    dedup_config = (
+        DedupConfig()
+        if settings.dedup_window_days is None
+        else DedupConfig(window_seconds=settings.dedup_window_days * DAY)
+    )
+    cluster_config = (
+        ClusterConfig()
+        if settings.story_dormant_days is None
+        else ClusterConfig(dormant_after_seconds=settings.story_dormant_days * DAY)
+    )
     summary_config = SummaryConfig()
     ss = Storystream(
         settings=settings,

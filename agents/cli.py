@@ -164,7 +164,13 @@ def summarize(
 
 def main() -> None:
     """Console-script entry point."""
-    sys.exit(cli())
+    from agents.settings import SettingsError
+
+    try:
+        sys.exit(cli())
+    except SettingsError as exc:
+        err_console.print(f"[red]configuration error:[/] {exc}")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

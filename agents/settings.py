@@ -3,22 +3,47 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+import typing
+from dataclasses import MISSING, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 
 @dataclass(frozen=True)
 class Setting:
-    """Documentation of one environment variable (rendered into the README table)."""
+    """One environment variable: the setting it fills and its documentation (README table)."""
 
     env: str
-    default: str
+    field: str
     doc: str
 
+    @property
+    def default(self) -> str:
+        """The default as written in the environment (empty for "not set")."""
+        value = next(f.default for f in fields(Settings) if f.name == self.field)
+        return "" if value is None or value is MISSING else str(value)
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
+
+class SettingsError(ValueError):
+    """An environment variable holds a value its setting cannot take."""
+
+
+def _parse(setting: Setting, raw: str, kind: Any) -> Any:
+    """Convert one variable's text to its field's type, or say which variable is wrong."""
+    optional = type(None) in typing.get_args(kind)
+    if optional:
+        if raw.strip() == "":
+            return None
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    try:
+        if kind is bool:
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes")
+        return kind(raw)
+    except ValueError as exc:
+        wanted = {int: "an integer", float: "a number", bool: "true or false"}.get(kind, "text")
+        raise SettingsError(f"{setting.env} must be {wanted}, not {raw!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -38,8 +63,8 @@ class Settings:
     batch_size: int = 200
     batch_within_seconds: float = 0.25
     summary_debounce_seconds: float = 1.0
-    dedup_window_days: float = 14.0
-    story_dormant_days: float = 3.0
+    dedup_window_days: float | None = None
+    story_dormant_days: float | None = None
     max_body_bytes: int = 2_000_000
     api_token: str = ""
     log_level: str = "warn"
@@ -49,93 +74,83 @@ class Settings:
     llm_timeout_seconds: float = 20.0
 
     DOCS = (
-        Setting(
-            "BROKER_URL", "kafka://localhost:9092", "Kafka bootstrap servers (faust URL form)."
-        ),
+        Setting("BROKER_URL", "broker_url", "Kafka bootstrap servers (faust URL form)."),
         Setting(
             "STORYSTREAM_BROKER_PROFILE",
-            "production",
+            "broker_profile",
             "`production` (normal Kafka timeouts and batching) or `embedded` (the demo broker: "
             "3 s session timeout, 0.5 s heartbeat, 2 s rebalance timeout, one record per batch).",
         ),
-        Setting("STORE_URL", "rocksdb://", "Table store: `rocksdb://` or `memory://`."),
-        Setting("STORYSTREAM_DATA_DIR", "storystream-data", "Where table stores live."),
-        Setting("STORYSTREAM_APP_ID", "storystream", "Consumer group and changelog prefix."),
+        Setting("STORE_URL", "store_url", "Table store: `rocksdb://` or `memory://`."),
+        Setting("STORYSTREAM_DATA_DIR", "data_dir", "Where table stores live."),
+        Setting("STORYSTREAM_APP_ID", "app_id", "Consumer group and changelog prefix."),
         Setting(
-            "STORYSTREAM_RAW_PARTITIONS", "4", "Partitions of articles.raw (normalize scales out)."
+            "STORYSTREAM_RAW_PARTITIONS",
+            "raw_partitions",
+            "Partitions of articles.raw (normalize scales out).",
         ),
         Setting(
             "STORYSTREAM_STORY_PARTITIONS",
-            "4",
+            "story_partitions",
             "Partitions of stories.assignments and stories.updates (summaries scale out by story).",
         ),
-        Setting("STORYSTREAM_WEB_HOST", "127.0.0.1", "Web server bind address."),
-        Setting("STORYSTREAM_WEB_PORT", "6066", "Web server port."),
-        Setting("STORYSTREAM_BATCH_SIZE", "200", "Events an agent takes per batch."),
-        Setting("STORYSTREAM_BATCH_WITHIN", "0.25", "Seconds an agent waits to fill a batch."),
+        Setting("STORYSTREAM_WEB_HOST", "web_host", "Web server bind address."),
+        Setting("STORYSTREAM_WEB_PORT", "web_port", "Web server port."),
+        Setting("STORYSTREAM_BATCH_SIZE", "batch_size", "Events an agent takes per batch."),
+        Setting(
+            "STORYSTREAM_BATCH_WITHIN",
+            "batch_within_seconds",
+            "Seconds an agent waits to fill a batch.",
+        ),
         Setting(
             "STORYSTREAM_SUMMARY_DEBOUNCE",
-            "1.0",
+            "summary_debounce_seconds",
             "Seconds a story's summary refresh waits for more articles (one update per burst).",
         ),
-        Setting("STORYSTREAM_DEDUP_WINDOW_DAYS", "14", "Event-time window of the dedup index."),
+        Setting(
+            "STORYSTREAM_DEDUP_WINDOW_DAYS",
+            "dedup_window_days",
+            "Event-time window of the dedup index (empty: the stage default, 14).",
+        ),
         Setting(
             "STORYSTREAM_STORY_DORMANT_DAYS",
-            "3",
-            "Event-time inactivity after which a story leaves the candidate index.",
+            "story_dormant_days",
+            "Event-time inactivity after which a story leaves the candidate index "
+            "(empty: the stage default).",
         ),
-        Setting("STORYSTREAM_MAX_BODY_BYTES", "2000000", "Larger raw bodies are dead-lettered."),
-        Setting("STORYSTREAM_API_TOKEN", "", "Bearer token required by POST /api/articles."),
-        Setting("STORYSTREAM_LOG_LEVEL", "warn", "Worker log level (crit/error/warn/info/debug)."),
+        Setting(
+            "STORYSTREAM_MAX_BODY_BYTES", "max_body_bytes", "Larger raw bodies are dead-lettered."
+        ),
+        Setting(
+            "STORYSTREAM_API_TOKEN", "api_token", "Bearer token required by POST /api/articles."
+        ),
+        Setting(
+            "STORYSTREAM_LOG_LEVEL", "log_level", "Worker log level (crit/error/warn/info/debug)."
+        ),
         Setting(
             "STORYSTREAM_LLM_URL",
-            "",
+            "llm_url",
             "Base URL of an OpenAI-compatible API (e.g. `http://host:8000/v1`); when set, "
             "summaries are rewritten by it and kept only if every citation is grounded.",
         ),
-        Setting("STORYSTREAM_LLM_MODEL", "", "Model name sent to that API."),
-        Setting("STORYSTREAM_LLM_API_KEY", "", "Bearer key for that API."),
-        Setting("STORYSTREAM_LLM_TIMEOUT", "20", "Seconds to wait for a rewrite."),
+        Setting("STORYSTREAM_LLM_MODEL", "llm_model", "Model name sent to that API."),
+        Setting("STORYSTREAM_LLM_API_KEY", "llm_api_key", "Bearer key for that API."),
+        Setting("STORYSTREAM_LLM_TIMEOUT", "llm_timeout_seconds", "Seconds to wait for a rewrite."),
     )
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
-        """Read every setting from the environment; keyword overrides win."""
-        values: dict[str, Any] = {
-            "broker_url": _env("BROKER_URL", cls.broker_url),
-            "broker_profile": _env("STORYSTREAM_BROKER_PROFILE", cls.broker_profile),
-            "store_url": _env("STORE_URL", cls.store_url),
-            "data_dir": Path(_env("STORYSTREAM_DATA_DIR", str(cls.data_dir))),
-            "app_id": _env("STORYSTREAM_APP_ID", cls.app_id),
-            "raw_partitions": int(_env("STORYSTREAM_RAW_PARTITIONS", str(cls.raw_partitions))),
-            "story_partitions": int(
-                _env("STORYSTREAM_STORY_PARTITIONS", str(cls.story_partitions))
-            ),
-            "web_host": _env("STORYSTREAM_WEB_HOST", cls.web_host),
-            "web_port": int(_env("STORYSTREAM_WEB_PORT", str(cls.web_port))),
-            "batch_size": int(_env("STORYSTREAM_BATCH_SIZE", str(cls.batch_size))),
-            "batch_within_seconds": float(
-                _env("STORYSTREAM_BATCH_WITHIN", str(cls.batch_within_seconds))
-            ),
-            "summary_debounce_seconds": float(
-                _env("STORYSTREAM_SUMMARY_DEBOUNCE", str(cls.summary_debounce_seconds))
-            ),
-            "dedup_window_days": float(
-                _env("STORYSTREAM_DEDUP_WINDOW_DAYS", str(cls.dedup_window_days))
-            ),
-            "story_dormant_days": float(
-                _env("STORYSTREAM_STORY_DORMANT_DAYS", str(cls.story_dormant_days))
-            ),
-            "max_body_bytes": int(_env("STORYSTREAM_MAX_BODY_BYTES", str(cls.max_body_bytes))),
-            "api_token": _env("STORYSTREAM_API_TOKEN", cls.api_token),
-            "log_level": _env("STORYSTREAM_LOG_LEVEL", cls.log_level),
-            "llm_url": _env("STORYSTREAM_LLM_URL", cls.llm_url),
-            "llm_model": _env("STORYSTREAM_LLM_MODEL", cls.llm_model),
-            "llm_api_key": _env("STORYSTREAM_LLM_API_KEY", cls.llm_api_key),
-            "llm_timeout_seconds": float(
-                _env("STORYSTREAM_LLM_TIMEOUT", str(cls.llm_timeout_seconds))
-            ),
-        }
+        """Read every documented variable from the environment; keyword overrides win.
+
+        Raises:
+            SettingsError: a variable's value does not fit its setting.
+        """
+        hints = typing.get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for setting in cls.DOCS:
+            raw = os.environ.get(setting.env)
+            if raw is not None:
+                values[setting.field] = _parse(setting, raw, hints[setting.field])
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
         if unknown:
@@ -143,7 +158,7 @@ class Settings:
         values.update(overrides)
         settings = cls(**values)
         if settings.broker_profile not in ("production", "embedded"):
-            raise ValueError(
+            raise SettingsError(
                 f"STORYSTREAM_BROKER_PROFILE must be 'production' or 'embedded', "
                 f"not {settings.broker_profile!r}"
             )
@@ -155,3 +170,12 @@ class Settings:
     @property
     def embedded(self) -> bool:
         return self.broker_profile == "embedded"
+
+
+def settings_table() -> str:
+    """The README's configuration table, generated from the documented settings."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for setting in Settings.DOCS:
+        default = f"`{setting.default}`" if setting.default else "(empty)"
+        rows.append(f"| `{setting.env}` | {default} | {setting.doc} |")
+    return "\n".join(rows)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
-from agents.settings import Settings
+from agents.settings import Settings, SettingsError, settings_table
 from schemas import ALL_TOPICS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,18 +54,22 @@ def test_dockerfile_installs_the_project_and_runs_the_worker():
 
 def test_readme_documents_every_setting_with_its_default():
     readme = (ROOT / "README.md").read_text()
-    for setting in Settings.DOCS:
-        default = f"`{setting.default}`" if setting.default else "(empty)"
-        assert f"| `{setting.env}` | {default} |" in readme, setting.env
+    assert settings_table() in readme
+    assert len(Settings.DOCS) == len({s.env for s in Settings.DOCS})
 
 
-def test_settings_defaults_match_their_documentation(monkeypatch):
+def test_settings_read_the_environment_and_explain_bad_values(monkeypatch):
     for setting in Settings.DOCS:
         monkeypatch.delenv(setting.env, raising=False)
     settings = Settings.from_env()
     assert settings.broker_url == "kafka://localhost:9092"
     assert settings.web_port == 6066 and settings.raw_partitions == 4
+    assert settings.dedup_window_days is None
     monkeypatch.setenv("STORYSTREAM_WEB_PORT", "7000")
     monkeypatch.setenv("STORYSTREAM_BROKER_PROFILE", "embedded")
+    monkeypatch.setenv("STORYSTREAM_DEDUP_WINDOW_DAYS", "7")
     changed = Settings.from_env()
-    assert changed.web_port == 7000 and changed.embedded
+    assert changed.web_port == 7000 and changed.embedded and changed.dedup_window_days == 7.0
+    monkeypatch.setenv("STORYSTREAM_WEB_PORT", "lots")
+    with pytest.raises(SettingsError, match="STORYSTREAM_WEB_PORT must be an integer, not 'lots'"):
+        Settings.from_env()
