@@ -115,8 +115,9 @@ def templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(cite=cite, when=when, iso=iso, safe_url=safe_url,
-                       citation_links=citation_links)
+    env.filters.update(
+        cite=cite, when=when, iso=iso, safe_url=safe_url, citation_links=citation_links
+    )
     return env
 
 
@@ -211,7 +212,7 @@ def register_views(ss: Storystream, config: ReadModelConfig | None = None) -> No
     """Attach the API, live updates, pages, ops dashboard, health and metrics views."""
     app = ss.app
     config = config or ReadModelConfig(
-        dormant_after_seconds=ss.settings.story_dormant_days * 86400.0
+        dormant_after_seconds=ss.cluster_config.dormant_after_seconds
     )
     model = ReadModel(config)
     feed = ReadModelFeed(ss, model)
@@ -251,11 +252,10 @@ def register_views(ss: Storystream, config: ReadModelConfig | None = None) -> No
                 raise
             finally:
                 if not isinstance(self, Updates):
-                    request_seconds.labels(route=self.route).observe(
-                        time.perf_counter() - started
-                    )
-                requests_total.labels(route=self.route, method=request.method,
-                                      status=str(status)).inc()
+                    request_seconds.labels(route=self.route).observe(time.perf_counter() - started)
+                requests_total.labels(
+                    route=self.route, method=request.method, status=str(status)
+                ).inc()
 
         def error(self, status: int, reason: str, **extra: Any) -> Response:
             return self.bytes(
@@ -360,9 +360,13 @@ def register_views(ss: Storystream, config: ReadModelConfig | None = None) -> No
             kept = model.versions(story_id)
             chosen = kept[offset : offset + limit]
             body = (
-                b'{"story_id":' + orjson.dumps(story_id)
-                + b',"total":' + str(len(kept)).encode()
-                + b',"versions":[' + b",".join(chosen) + b"]}"
+                b'{"story_id":'
+                + orjson.dumps(story_id)
+                + b',"total":'
+                + str(len(kept)).encode()
+                + b',"versions":['
+                + b",".join(chosen)
+                + b"]}"
             )
             return self.bytes(body, content_type="application/json")
 
@@ -436,9 +440,7 @@ def register_views(ss: Storystream, config: ReadModelConfig | None = None) -> No
                             await response.write(sse_event(entry.latest))
                     while time.monotonic() < deadline and not model.closed:
                         try:
-                            update = await asyncio.wait_for(
-                                sub.queue.get(), SSE_HEARTBEAT_SECONDS
-                            )
+                            update = await asyncio.wait_for(sub.queue.get(), SSE_HEARTBEAT_SECONDS)
                         except TimeoutError:
                             await response.write(b": keep-alive\n\n")
                             continue
@@ -540,10 +542,7 @@ def event_id(update: StoryUpdate) -> str:
 def sse_event(update: StoryUpdate) -> bytes:
     """One Server-Sent Event carrying a full StoryUpdate."""
     return (
-        f"id: {event_id(update)}\nevent: update\n".encode()
-        + b"data: "
-        + update.to_json()
-        + b"\n\n"
+        f"id: {event_id(update)}\nevent: update\n".encode() + b"data: " + update.to_json() + b"\n\n"
     )
 
 
