@@ -128,8 +128,8 @@ class ClusterConfig:
     )
     bias: float = 0.6714
     join_probability: float = 0.5
-    merge_probability: float = 1.01
-    merge_centroid_cosine: float = 0.6
+    merge_probability: float = 0.5
+    merge_centroid_cosine: float = 0.5
     related_cosine: float = 0.16
     max_group_size: int = 50
 
