@@ -32,7 +32,25 @@ _CALENDAR = frozenset(
 )
 _NOT_NAMES = STOPWORDS | _TITLES | _CALENDAR
 
-#: Names of the features the decision model sees, in order (see :func:`features`).
+#: Names of the features the decision model sees, in order (see :meth:`StoryAssigner.features`).
+#: All vectors are TF-IDF with IDF learned from the stream so far, unit length.
+#:
+#: - ``cos_centroid``: cosine of the article's word vector (title words count double, first
+#:   ``max_body_chars`` of the body) with the story's centroid (sum of its members' vectors).
+#: - ``cos_entities``: the same over capitalized phrases and their words (names, places).
+#: - ``cos_title``: title words against the story's title centroid (0 without titles).
+#: - ``has_titles``: 1 when both sides have titles, so the model can trust ``cos_title``.
+#: - ``log_gap_days``: log(1 + days) between the article and the story's time span.
+#: - ``same_outlet_recent``: the article's outlet already wrote into the story within
+#:   ``same_outlet_seconds`` (outlets rarely file twice on one event within minutes).
+#: - ``log_story_size``: log(1 + articles in the story).
+#: - ``cos_rank_margin``: this candidate's centroid cosine minus the best other candidate's
+#:   (0 when none): how clearly the article points at one story.
+#: - ``cos_lede``: title plus opening words against the story's lede centroid (the lede names
+#:   the event; later paragraphs often recount shared background).
+#: - ``article_names_missing``: share of the article's three heaviest names absent from the
+#:   story; ``story_names_missing``: share of the story's three heaviest names absent from
+#:   the article (different protagonists mean a different event of the same kind).
 FEATURE_NAMES: tuple[str, ...] = (
     "cos_centroid",
     "cos_entities",
@@ -323,11 +341,17 @@ class _Story:
 class StoryAssigner:
     """Places each article in a story the moment it arrives.
 
-    Candidate stories come from an inverted index over each active story's heaviest centroid
-    terms and entities (never a scan of all stories). Each candidate is scored by a small
-    logistic model over the signals in :data:`FEATURE_NAMES`; the article joins the best
-    candidate when the probability reaches ``join_probability``, else it starts a story.
-    Stories idle for ``dormant_after_seconds`` of event time leave the index.
+    Candidates come from an inverted index: a story is listed under the heaviest terms and
+    names of each article that joined it, and an article looks up its own heaviest terms and
+    names (terms listed for too many active stories are skipped). Candidates are ranked by
+    the shared weight, the best get the centroid cosine, and the best of those are scored by
+    a logistic model over :data:`FEATURE_NAMES` (weights fitted on the dev corpora with
+    :mod:`pipeline.cluster_fit`). The article joins the most probable candidate when the
+    probability reaches ``join_probability``, else it starts a story. Another candidate the
+    article also fits whose centroid has converged with the chosen story's is merged into
+    the older of the two. Candidates whose centroids are close enough are linked into the
+    story's related-story group. Stories idle for ``dormant_after_seconds`` of event time
+    leave the index. Every time is the article's ``published`` time, never the wall clock.
 
     State is exposed as key/value records (``drain_changes``/``restore``):
     ``n`` global counters, ``t:<term>`` document frequencies, ``s:<story>`` stories,
