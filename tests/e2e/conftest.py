@@ -95,7 +95,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     port = free_port()
     log_path = tmp / "demo.log"
     log = log_path.open("wb")
-    env = {**os.environ, "STORYSTREAM_SUMMARY_DEBOUNCE": "0.5", "STORYSTREAM_LOG_LEVEL": "warn"}
+    env = {
+        **os.environ,
+        "STORYSTREAM_SUMMARY_DEBOUNCE": "0.5",
+        "STORYSTREAM_LOG_LEVEL": "warn",
+        # A short event-time window so the dashboard has a dormant story to show.
+        "STORYSTREAM_STORY_DORMANT_DAYS": "3",
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "agents.cli", "demo", "--input", str(source), "--port", str(port)],
         cwd=ROOT,
