@@ -8,7 +8,8 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, fields
-from operator import itemgetter
+from itertools import repeat
+from operator import add, itemgetter, mul, sub, truediv
 
 import orjson
 
@@ -154,11 +155,22 @@ class ClusterConfig:
 
 _BY_WEIGHT_THEN_TERM = itemgetter(1, 0)
 _BY_WEIGHT = itemgetter(1)
+_KEY = itemgetter(0)
 
 
 _LOG_TABLE_SIZE = 1 << 16
-#: log(i) for small integers: a list lookup is cheaper than a call per term.
+#: log(i) for small integers: a list lookup is cheaper than a call per number.
 _LOGS = [0.0, 0.0] + [math.log(i) for i in range(2, _LOG_TABLE_SIZE)]
+
+
+def _logs(numbers: list[int] | list[float], ints: bool = True) -> Iterable[float]:
+    """``math.log`` of each positive number; through the table for small ints (``ints``).
+
+    The table is built with ``math.log``, so it gives the very same values as calling it.
+    """
+    if ints and numbers and max(numbers) < _LOG_TABLE_SIZE:
+        return map(_LOGS.__getitem__, numbers)
+    return map(math.log, numbers)
 
 
 def _sigmoid(x: float) -> float:
@@ -168,16 +180,17 @@ def _sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
-def _normalize(vec: dict[str, float], keep: int) -> dict[str, float]:
-    """The ``keep`` heaviest entries, heaviest first, scaled to unit length.
+def _normalize_items(items: Iterable[tuple[str, float]], keep: int) -> dict[str, float]:
+    """The ``keep`` heaviest ``(key, weight)`` pairs, heaviest first, scaled to unit length.
 
-    Ties keep their order in ``vec`` (the sort is stable), so the result is deterministic.
+    Ties keep their order in ``items`` (the sort is stable), so the result is deterministic.
     """
-    vec = dict(sorted(vec.items(), key=_BY_WEIGHT, reverse=True)[:keep])
-    norm = math.sqrt(sum(v * v for v in vec.values()))
+    top = sorted(items, key=_BY_WEIGHT, reverse=True)[:keep]
+    vals = [v for _, v in top]
+    norm = math.sqrt(sum(map(mul, vals, vals)))
     if norm == 0.0:
         return {}
-    return {k: v / norm for k, v in vec.items()}
+    return dict(zip(map(_KEY, top), map(truediv, vals, repeat(norm)), strict=False))
 
 
 def _truncate(vec: dict[str, float], keep: int) -> dict[str, float]:
@@ -187,17 +200,21 @@ def _truncate(vec: dict[str, float], keep: int) -> dict[str, float]:
 def _accumulate(
     cur: dict[str, float], norm: float, vec: dict[str, float], keep: int
 ) -> tuple[dict[str, float], float]:
-    """Add ``vec`` to ``cur`` keeping its norm up to date; trim to ``keep`` terms lazily."""
-    sq = norm * norm
-    get = cur.get
-    for t, w in vec.items():
-        old = get(t, 0.0)
-        new = old + w
-        cur[t] = new
-        sq += new * new - old * old
+    """Add ``vec`` to ``cur`` keeping its norm up to date; trim to ``keep`` terms lazily.
+
+    The squared norm takes each entry's change in ``vec``'s order (``sum`` adds left to
+    right), the same arithmetic as a loop, in C.
+    """
+    keys = list(vec)
+    vals = list(vec.values())
+    olds = list(map(cur.get, keys, repeat(0.0)))
+    news = list(map(add, olds, vals))
+    cur.update(zip(keys, news, strict=True))
+    sq = sum(map(sub, map(mul, news, news), map(mul, olds, olds)), norm * norm)
     if len(cur) > keep + keep // 2:
         cur = _truncate(cur, keep)
-        sq = sum(v * v for v in cur.values())
+        vals = list(cur.values())
+        sq = sum(map(mul, vals, vals))
     return cur, math.sqrt(max(sq, 0.0))
 
 
@@ -216,11 +233,13 @@ def _top_names(entities: dict[str, float]) -> list[str]:
 
 
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
-    """Dot product of sparse vectors over their common keys (found by a set operation).
+    """Dot product of sparse vectors over their common keys (the smaller one is walked).
 
     ``math.fsum`` makes the result independent of the order the keys come in.
     """
-    return math.fsum([a[k] * b[k] for k in a.keys() & b.keys()])
+    if len(a) > len(b):
+        a, b = b, a
+    return math.fsum([v * b[k] for k, v in a.items() if k in b])
 
 
 def _cosine(a: dict[str, float], b: dict[str, float], b_norm: float) -> float:
@@ -372,7 +391,7 @@ class StoryAssigner:
         self._groups: dict[str, set[str]] = {}
         self._expiry: list[tuple[float, int, str]] = []
         self._dirty: dict[str, None] = {}
-        self._dirty_terms: set[str] = set()
+        self._dirty_terms: dict[str, int] = {}
 
     # ------------------------------------------------------------------ public API
 
@@ -430,9 +449,8 @@ class StoryAssigner:
     def drain_changes(self) -> list[tuple[str, bytes | None]]:
         """Records written since the last call, as ``(key, value)``; see the class docstring."""
         out: list[tuple[str, bytes | None]] = []
-        df = self._df
-        for term in sorted(self._dirty_terms):
-            out.append(("t:" + term, orjson.dumps(df[term])))
+        # b"%d" is the JSON encoding of an int, without a call into the encoder per term
+        out.extend([("t:" + term, b"%d" % n) for term, n in self._dirty_terms.items()])
         self._dirty_terms.clear()
         for key in self._dirty:
             out.append((key, self._encode(key)))
@@ -511,7 +529,11 @@ class StoryAssigner:
         return math.log((self._docs + 1) / (self._df.get(term, 0) + 1)) + 1.0
 
     def represent(self, article: Article, learn: bool = True) -> _Doc:
-        """TF-IDF vectors of an article, updating document frequencies when ``learn``."""
+        """TF-IDF vectors of an article, updating document frequencies when ``learn``.
+
+        The per-term arithmetic runs through ``map`` over parallel lists (C loops) rather
+        than a Python loop per term: this is the stage's hottest code.
+        """
         cfg = self.config
         title = article.title or ""
         body = article.text
@@ -519,54 +541,50 @@ class StoryAssigner:
             cut = body.rfind(" ", 0, cfg.max_body_chars)
             body = body[: cut if cut > 0 else cfg.max_body_chars]
         stop = STOPWORDS
-        title_toks = WORD_RE.findall(title.lower()) if title else []
-        body_toks = WORD_RE.findall(body.lower())
+        findall = WORD_RE.findall
+        title_toks = findall(title.lower()) if title else []
+        body_toks = findall(body.lower())
         counts = Counter(title_toks)
         counts.update(body_toks)
         title_words = [t for t in title_toks if len(t) > 1 and t not in stop]
-        for w in title_words:
-            counts[w] += cfg.title_weight - 1.0
+        bump = cfg.title_weight - 1.0
+        int_counts = bump.is_integer()
+        if title_words:
+            inc = int(bump) if int_counts else bump  # whole counts can use the log table
+            for w in title_words:
+                counts[w] += inc
         ents = Counter(
             ["e:" + p for p in capitalized_phrases(title + "\n" + body[: cfg.entity_chars])]
         )
-        log = math.log
+        keys = [t for t in counts if len(t) > 1 and t not in stop]
+        ekeys = list(ents)
         df = self._df
-        df_get = df.get
+        get = df.get
+        # document frequencies counting this article (when learning), plus one (smoothing)
+        dfs = list(map(add, map(get, keys, repeat(0)), repeat(1)))
+        edfs = list(map(add, map(get, ekeys, repeat(0)), repeat(1)))
         if learn:
             self._docs += 1
             self._dirty["n"] = None
-        top = log(self._docs + 1) + 1.0
-        tf: dict[str, float] = {}
-        ef: dict[str, float] = {}
-        idf: dict[str, float] = {}
-        logs = _LOGS
-        big = _LOG_TABLE_SIZE - 1
-        for t, c in counts.items():
-            if len(t) > 1 and t not in stop:
-                n = df_get(t, 0) + 1
-                if learn:
-                    df[t] = n
-                    n += 1
-                w = top - (logs[n] if n < big else log(n))
-                idf[t] = w
-                tf[t] = (1.0 + (logs[c] if type(c) is int and c < big else log(c))) * w
-        for e, c in ents.items():
-            n = df_get(e, 0) + 1
-            if learn:
-                df[e] = n
-                n += 1
-            ef[e] = (1.0 + (logs[c] if c < big else log(c))) * (
-                top - (logs[n] if n < big else log(n))
-            )
-        if learn:
-            self._dirty_terms.update(tf)
-            self._dirty_terms.update(ef)
-        terms = _normalize(tf, cfg.max_article_terms)
-        entities = _normalize(ef, cfg.max_article_entities)
-        tvec = _normalize({t: idf[t] for t in dict.fromkeys(title_words)}, 30)
+            for ks, ns in ((keys, dfs), (ekeys, edfs)):
+                fresh = dict(zip(ks, ns, strict=True))
+                df.update(fresh)
+                self._dirty_terms.update(fresh)
+                ns[:] = map(add, ns, repeat(1))
+        top = math.log(self._docs + 1) + 1.0
+        # idf = log(docs + 1) + 1 - log(df + 1); weight = (1 + log(count)) * idf
+        idfs = list(map(sub, repeat(top), _logs(dfs)))
+        eidfs = map(sub, repeat(top), _logs(edfs))
+        counted = _logs(list(map(counts.__getitem__, keys)), int_counts)
+        tf = map(mul, map(add, repeat(1.0), counted), idfs)
+        ef = map(mul, map(add, repeat(1.0), _logs(list(map(ents.__getitem__, ekeys)))), eidfs)
+        terms = _normalize_items(zip(keys, tf, strict=True), cfg.max_article_terms)
+        entities = _normalize_items(zip(ekeys, ef, strict=True), cfg.max_article_entities)
+        idf = dict(zip(keys, idfs, strict=True))
+        tvec = _normalize_items(((t, idf[t]) for t in dict.fromkeys(title_words)), 30)
         lede_keys = dict.fromkeys(title_words)
         lede_keys.update(dict.fromkeys(body_toks[: cfg.lede_tokens]))
-        lede = _normalize({t: idf[t] for t in lede_keys if t in idf}, 40)
+        lede = _normalize_items(((t, idf[t]) for t in lede_keys if t in idf), 40)
         return _Doc(
             terms,
             entities,
