@@ -8,8 +8,9 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, fields
-from itertools import repeat
+from itertools import chain, islice, repeat
 from operator import add, itemgetter, mul, sub, truediv
+from sys import intern
 
 import orjson
 
@@ -194,7 +195,14 @@ def _normalize_items(items: Iterable[tuple[str, float]], keep: int) -> dict[str,
 
 
 def _truncate(vec: dict[str, float], keep: int) -> dict[str, float]:
-    return dict(sorted(vec.items(), key=_BY_WEIGHT_THEN_TERM, reverse=True)[:keep])
+    """The ``keep`` heaviest entries, heaviest first (ties: the greater key first)."""
+    if len(vec) > keep > 0:
+        # only entries at least as heavy as the keep-th heaviest can make the cut
+        floor = sorted(vec.values(), reverse=True)[keep - 1]
+        items = [kv for kv in vec.items() if kv[1] >= floor]
+    else:
+        items = list(vec.items())
+    return dict(sorted(items, key=_BY_WEIGHT_THEN_TERM, reverse=True)[:keep])
 
 
 def _accumulate(
@@ -262,30 +270,55 @@ def capitalized_phrases(text: str, lower_words: Collection[str] = ()) -> list[st
         lower_words: lone words not to take as names (e.g. words the text also uses in lower
             case); empty by default, as that check did not pay for its cost on the corpora.
     """
+    if not lower_words:
+        return [w for match in _CAP_PHRASE.findall(text) for w in _phrase_names(match)]
     found: list[str] = []
     for match in _CAP_PHRASE.findall(text):
-        if " " not in match and "\t" not in match:
-            word = match.lower()
-            if word.endswith(("'s", "’s")):
-                word = word[:-2]
-            if len(word) > 1 and word not in _NOT_NAMES and word not in lower_words:
-                found.append(word)
+        names = _phrase_names(match)
+        # a lone word may be a common word; the words of a longer phrase are names
+        if len(names) == 1 and " " not in names[0] and names[0] in lower_words:
             continue
-        parts = [p[:-2] if p.endswith(("'s", "’s")) else p for p in match.lower().split()]
-        while parts and parts[0] in _NOT_NAMES:
-            parts.pop(0)
-        while parts and parts[-1] in _NOT_NAMES:
-            parts.pop()
-        if not parts:
-            continue
-        if len(parts) == 1:
-            word = parts[0]
-            if len(word) > 1 and word not in lower_words:
-                found.append(word)
-            continue
-        found.append(" ".join(parts))
-        found.extend(p for p in parts if len(p) > 2 and p not in _NOT_NAMES)
+        found.extend(names)
     return found
+
+
+def _phrase_names(match: str) -> list[str]:
+    """The names one capitalized match gives (see :func:`capitalized_phrases`)."""
+    if " " not in match and "\t" not in match:
+        word = match.lower()
+        if word.endswith(("'s", "’s")):
+            word = word[:-2]
+        return [word] if len(word) > 1 and word not in _NOT_NAMES else []
+    parts = [p[:-2] if p.endswith(("'s", "’s")) else p for p in match.lower().split()]
+    while parts and parts[0] in _NOT_NAMES:
+        parts.pop(0)
+    while parts and parts[-1] in _NOT_NAMES:
+        parts.pop()
+    if not parts:
+        return []
+    if len(parts) == 1:
+        return [parts[0]] if len(parts[0]) > 1 else []
+    return [" ".join(parts), *(p for p in parts if len(p) > 2 and p not in _NOT_NAMES)]
+
+
+#: Entity keys by capitalized match. Names recur from article to article, so each distinct
+#: match is worked out once; the table is emptied when it reaches _MEMO_SIZE entries.
+_ENTITY_MEMO: dict[str, tuple[str, ...]] = {}
+_MEMO_SIZE = 200_000
+
+
+def _entity_keys(text: str) -> list[str]:
+    """``"e:"`` keys of the capitalized phrases of ``text`` (as :func:`capitalized_phrases`)."""
+    memo = _ENTITY_MEMO
+    matches = _CAP_PHRASE.findall(text)
+    found = list(map(memo.get, matches))
+    if None in found:
+        if len(memo) > _MEMO_SIZE:
+            memo.clear()
+        for i, match in enumerate(matches):
+            if found[i] is None:
+                found[i] = memo[match] = tuple(intern("e:" + w) for w in _phrase_names(match))
+    return list(chain.from_iterable(found))
 
 
 @dataclass
@@ -542,8 +575,10 @@ class StoryAssigner:
             body = body[: cut if cut > 0 else cfg.max_body_chars]
         stop = STOPWORDS
         findall = WORD_RE.findall
-        title_toks = findall(title.lower()) if title else []
-        body_toks = findall(body.lower())
+        # Interned tokens are the very objects the stream's dicts hold as keys, so
+        # lookups match by identity instead of comparing strings (fewer cache misses).
+        title_toks = list(map(intern, findall(title.lower()))) if title else []
+        body_toks = list(map(intern, findall(body.lower())))
         counts = Counter(title_toks)
         counts.update(body_toks)
         title_words = [t for t in title_toks if len(t) > 1 and t not in stop]
@@ -553,9 +588,7 @@ class StoryAssigner:
             inc = int(bump) if int_counts else bump  # whole counts can use the log table
             for w in title_words:
                 counts[w] += inc
-        ents = Counter(
-            ["e:" + p for p in capitalized_phrases(title + "\n" + body[: cfg.entity_chars])]
-        )
+        ents = Counter(_entity_keys(title + "\n" + body[: cfg.entity_chars]))
         keys = [t for t in counts if len(t) > 1 and t not in stop]
         ekeys = list(ents)
         df = self._df
@@ -603,17 +636,22 @@ class StoryAssigner:
         get = acc.get
         max_posting = cfg.max_posting
         for items, n in ((doc.terms, cfg.query_terms), (doc.entities, cfg.query_entities)):
-            for term, weight in list(items.items())[:n]:
+            for term, weight in islice(items.items(), n):
                 postings = index.get(term)
                 if postings and len(postings) <= max_posting:
-                    for sid in postings:
-                        acc[sid] = get(sid, 0.0) + weight
+                    # acc[sid] += weight for each listed story, in C
+                    sums = map(add, map(get, postings, repeat(0.0)), repeat(weight))
+                    acc.update(zip(postings, sums, strict=True))
         if not acc:
             return []
         stories = self._stories
-        best = heapq.nsmallest(
-            cfg.max_candidates, acc.items(), key=lambda kv: (-kv[1], stories[kv[0]].seq)
-        )
+        pool = acc.items()
+        k = cfg.max_candidates
+        if len(acc) > k > 0:
+            # only stories at least as heavy as the k-th heaviest can be among the best k
+            floor = sorted(acc.values(), reverse=True)[k - 1]
+            pool = [kv for kv in pool if kv[1] >= floor]
+        best = heapq.nsmallest(k, pool, key=lambda kv: (-kv[1], stories[kv[0]].seq))
         return [stories[sid] for sid, _ in best]
 
     def features(self, doc: _Doc, story: _Story, cos_c: float | None = None) -> list[float]:
