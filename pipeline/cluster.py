@@ -424,7 +424,7 @@ class StoryAssigner:
         self._groups: dict[str, set[str]] = {}
         self._expiry: list[tuple[float, int, str]] = []
         self._dirty: dict[str, None] = {}
-        self._dirty_terms: dict[str, int] = {}
+        self._dirty_terms: dict[str, object] = {}  # keys only (insertion order)
 
     # ------------------------------------------------------------------ public API
 
@@ -483,7 +483,8 @@ class StoryAssigner:
         """Records written since the last call, as ``(key, value)``; see the class docstring."""
         out: list[tuple[str, bytes | None]] = []
         # b"%d" is the JSON encoding of an int, without a call into the encoder per term
-        out.extend([("t:" + term, b"%d" % n) for term, n in self._dirty_terms.items()])
+        df = self._df
+        out.extend([("t:" + term, b"%d" % df[term]) for term in self._dirty_terms])
         self._dirty_terms.clear()
         for key in self._dirty:
             out.append((key, self._encode(key)))
@@ -562,11 +563,7 @@ class StoryAssigner:
         return math.log((self._docs + 1) / (self._df.get(term, 0) + 1)) + 1.0
 
     def represent(self, article: Article, learn: bool = True) -> _Doc:
-        """TF-IDF vectors of an article, updating document frequencies when ``learn``.
-
-        The per-term arithmetic runs through ``map`` over parallel lists (C loops) rather
-        than a Python loop per term: this is the stage's hottest code.
-        """
+        """TF-IDF vectors of an article, updating document frequencies when ``learn``."""
         cfg = self.config
         title = article.title or ""
         body = article.text
@@ -574,50 +571,52 @@ class StoryAssigner:
             cut = body.rfind(" ", 0, cfg.max_body_chars)
             body = body[: cut if cut > 0 else cfg.max_body_chars]
         stop = STOPWORDS
-        findall = WORD_RE.findall
-        # Interned tokens are the very objects the stream's dicts hold as keys, so
-        # lookups match by identity instead of comparing strings (fewer cache misses).
-        title_toks = list(map(intern, findall(title.lower()))) if title else []
-        body_toks = list(map(intern, findall(body.lower())))
+        title_toks = WORD_RE.findall(title.lower()) if title else []
+        body_toks = WORD_RE.findall(body.lower())
         counts = Counter(title_toks)
         counts.update(body_toks)
         title_words = [t for t in title_toks if len(t) > 1 and t not in stop]
-        bump = cfg.title_weight - 1.0
-        int_counts = bump.is_integer()
-        if title_words:
-            inc = int(bump) if int_counts else bump  # whole counts can use the log table
-            for w in title_words:
-                counts[w] += inc
+        for w in title_words:
+            counts[w] += cfg.title_weight - 1.0
         ents = Counter(_entity_keys(title + "\n" + body[: cfg.entity_chars]))
-        keys = [t for t in counts if len(t) > 1 and t not in stop]
-        ekeys = list(ents)
+        log = math.log
         df = self._df
-        get = df.get
-        # document frequencies counting this article (when learning), plus one (smoothing)
-        dfs = list(map(add, map(get, keys, repeat(0)), repeat(1)))
-        edfs = list(map(add, map(get, ekeys, repeat(0)), repeat(1)))
+        df_get = df.get
         if learn:
             self._docs += 1
             self._dirty["n"] = None
-            for ks, ns in ((keys, dfs), (ekeys, edfs)):
-                fresh = dict(zip(ks, ns, strict=True))
-                df.update(fresh)
-                self._dirty_terms.update(fresh)
-                ns[:] = map(add, ns, repeat(1))
-        top = math.log(self._docs + 1) + 1.0
-        # idf = log(docs + 1) + 1 - log(df + 1); weight = (1 + log(count)) * idf
-        idfs = list(map(sub, repeat(top), _logs(dfs)))
-        eidfs = map(sub, repeat(top), _logs(edfs))
-        counted = _logs(list(map(counts.__getitem__, keys)), int_counts)
-        tf = map(mul, map(add, repeat(1.0), counted), idfs)
-        ef = map(mul, map(add, repeat(1.0), _logs(list(map(ents.__getitem__, ekeys)))), eidfs)
-        terms = _normalize_items(zip(keys, tf, strict=True), cfg.max_article_terms)
-        entities = _normalize_items(zip(ekeys, ef, strict=True), cfg.max_article_entities)
-        idf = dict(zip(keys, idfs, strict=True))
-        tvec = _normalize_items(((t, idf[t]) for t in dict.fromkeys(title_words)), 30)
+        top = log(self._docs + 1) + 1.0
+        tf: dict[str, float] = {}
+        ef: dict[str, float] = {}
+        idf: dict[str, float] = {}
+        logs = _LOGS
+        big = _LOG_TABLE_SIZE - 1
+        for t, c in counts.items():
+            if len(t) > 1 and t not in stop:
+                n = df_get(t, 0) + 1
+                if learn:
+                    df[t] = n
+                    n += 1
+                w = top - (logs[n] if n < big else log(n))
+                idf[t] = w
+                tf[t] = (1.0 + (logs[c] if type(c) is int and c < big else log(c))) * w
+        for e, c in ents.items():
+            n = df_get(e, 0) + 1
+            if learn:
+                df[e] = n
+                n += 1
+            ef[e] = (1.0 + (logs[c] if c < big else log(c))) * (
+                top - (logs[n] if n < big else log(n))
+            )
+        if learn:
+            self._dirty_terms.update(tf)
+            self._dirty_terms.update(ef)
+        terms = _normalize_items(tf.items(), cfg.max_article_terms)
+        entities = _normalize_items(ef.items(), cfg.max_article_entities)
+        tvec = _normalize_items([(t, idf[t]) for t in dict.fromkeys(title_words)], 30)
         lede_keys = dict.fromkeys(title_words)
         lede_keys.update(dict.fromkeys(body_toks[: cfg.lede_tokens]))
-        lede = _normalize_items(((t, idf[t]) for t in lede_keys if t in idf), 40)
+        lede = _normalize_items([(t, idf[t]) for t in lede_keys if t in idf], 40)
         return _Doc(
             terms,
             entities,
