@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, fields
 from itertools import chain, islice, repeat
-from operator import add, itemgetter, mul, sub, truediv
+from operator import itemgetter, mul, truediv
 from sys import intern
 
 import orjson
@@ -164,16 +164,6 @@ _LOG_TABLE_SIZE = 1 << 16
 _LOGS = [0.0, 0.0] + [math.log(i) for i in range(2, _LOG_TABLE_SIZE)]
 
 
-def _logs(numbers: list[int] | list[float], ints: bool = True) -> Iterable[float]:
-    """``math.log`` of each positive number; through the table for small ints (``ints``).
-
-    The table is built with ``math.log``, so it gives the very same values as calling it.
-    """
-    if ints and numbers and max(numbers) < _LOG_TABLE_SIZE:
-        return map(_LOGS.__getitem__, numbers)
-    return map(math.log, numbers)
-
-
 def _sigmoid(x: float) -> float:
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
@@ -208,21 +198,17 @@ def _truncate(vec: dict[str, float], keep: int) -> dict[str, float]:
 def _accumulate(
     cur: dict[str, float], norm: float, vec: dict[str, float], keep: int
 ) -> tuple[dict[str, float], float]:
-    """Add ``vec`` to ``cur`` keeping its norm up to date; trim to ``keep`` terms lazily.
-
-    The squared norm takes each entry's change in ``vec``'s order (``sum`` adds left to
-    right), the same arithmetic as a loop, in C.
-    """
-    keys = list(vec)
-    vals = list(vec.values())
-    olds = list(map(cur.get, keys, repeat(0.0)))
-    news = list(map(add, olds, vals))
-    cur.update(zip(keys, news, strict=True))
-    sq = sum(map(sub, map(mul, news, news), map(mul, olds, olds)), norm * norm)
+    """Add ``vec`` to ``cur`` keeping its norm up to date; trim to ``keep`` terms lazily."""
+    sq = norm * norm
+    get = cur.get
+    for t, w in vec.items():
+        old = get(t, 0.0)
+        new = old + w
+        cur[t] = new
+        sq += new * new - old * old
     if len(cur) > keep + keep // 2:
         cur = _truncate(cur, keep)
-        vals = list(cur.values())
-        sq = sum(map(mul, vals, vals))
+        sq = sum(v * v for v in cur.values())
     return cur, math.sqrt(max(sq, 0.0))
 
 
@@ -241,13 +227,11 @@ def _top_names(entities: dict[str, float]) -> list[str]:
 
 
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
-    """Dot product of sparse vectors over their common keys (the smaller one is walked).
+    """Dot product of sparse vectors over their common keys (found by a set operation).
 
     ``math.fsum`` makes the result independent of the order the keys come in.
     """
-    if len(a) > len(b):
-        a, b = b, a
-    return math.fsum([v * b[k] for k, v in a.items() if k in b])
+    return math.fsum([a[k] * b[k] for k in a.keys() & b.keys()])
 
 
 def _cosine(a: dict[str, float], b: dict[str, float], b_norm: float) -> float:
@@ -638,9 +622,8 @@ class StoryAssigner:
             for term, weight in islice(items.items(), n):
                 postings = index.get(term)
                 if postings and len(postings) <= max_posting:
-                    # acc[sid] += weight for each listed story, in C
-                    sums = map(add, map(get, postings, repeat(0.0)), repeat(weight))
-                    acc.update(zip(postings, sums, strict=True))
+                    for sid in postings:
+                        acc[sid] = get(sid, 0.0) + weight
         if not acc:
             return []
         stories = self._stories
