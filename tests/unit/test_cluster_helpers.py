@@ -1,0 +1,65 @@
+"""Tests of the vector and name helpers behind story assignment."""
+
+from __future__ import annotations
+
+import math
+
+from pipeline.cluster import (
+    StoryAssigner,
+    _entity_keys,
+    _normalize_items,
+    _truncate,
+    capitalized_phrases,
+)
+from schemas.records import Article
+
+TEXT = (
+    "Mayor Lena Ortiz visited Eastbrook on Monday. Ortiz met the Marrow River Trust and "
+    "The Bank of England's envoy; Police said Eastbrook's roads stay shut."
+)
+
+
+def test_lone_common_words_can_be_left_out_but_phrase_words_stay() -> None:
+    plain = capitalized_phrases(TEXT)
+    assert "police" in plain and "eastbrook" in plain
+    filtered = capitalized_phrases(TEXT, lower_words={"police", "lena"})
+    assert "police" not in filtered
+    # "lena" is part of a longer phrase, so it stays a name there
+    assert "lena" in filtered and "mayor lena ortiz" in filtered
+    assert "monday" not in plain
+
+
+def test_entity_keys_match_the_phrases_and_repeat_the_same_way() -> None:
+    expected = ["e:" + p for p in capitalized_phrases(TEXT)]
+    assert _entity_keys(TEXT) == expected
+    assert _entity_keys(TEXT) == expected  # second time from the table of known matches
+
+
+def test_truncate_keeps_the_heaviest_and_breaks_ties_by_key() -> None:
+    vec = {"a": 1.0, "b": 3.0, "c": 2.0, "d": 2.0, "e": 0.5}
+    assert list(_truncate(vec, 3)) == ["b", "d", "c"]
+    assert list(_truncate(vec, 10)) == ["b", "d", "c", "a", "e"]
+
+
+def test_normalize_items_is_unit_length_and_stable_on_ties() -> None:
+    out = _normalize_items([("x", 1.0), ("y", 2.0), ("z", 1.0), ("w", 0.1)], 3)
+    assert list(out) == ["y", "x", "z"]
+    assert math.isclose(sum(v * v for v in out.values()), 1.0)
+    assert _normalize_items([], 5) == {}
+
+
+def test_term_records_carry_document_counts() -> None:
+    assigner = StoryAssigner()
+    for i in range(3):
+        text = f"River flooding reached Eastbrook homes again, report {i}."
+        article = Article(
+            id=f"a{i}", url=None, outlet="o", title="", text=text, lang="en", published=1e9 + i
+        )
+        assigner.represent(article)
+    records = dict(assigner.drain_changes())
+    assert records["t:river"] == b"3"
+    assert records["t:e:eastbrook"] == b"3"
+    assert records["t:report"] == b"3"
+    restored = StoryAssigner()
+    restored.restore(records.items())
+    assert restored._df["river"] == 3
