@@ -58,15 +58,8 @@ def run_eval(path: Path, *, progress: bool = True, normalize: bool = True) -> di
     for n, row in enumerate(rows, 1):
         article = None
         if norm is not None:
-            raw = RawArticle(
-                id=str(row["id"]),
-                url=row.get("url"),
-                outlet=row.get("outlet"),
-                title=row.get("title"),
-                text=row.get("text"),
-                published=row.get("published"),
-            )
             try:
+                raw = RawArticle.from_dict({**row, "id": str(row["id"])})
                 article = norm(raw, received_at=row["_time"])
             except Exception:  # noqa: BLE001 - fall back to the raw row, as documented
                 article = None

@@ -45,14 +45,7 @@ def normalized_article(row: dict[str, Any]) -> Article:
         from pipeline.normalize import normalize
         from schemas.records import RawArticle
 
-        raw = RawArticle(
-            id=str(row["id"]),
-            url=row.get("url"),
-            outlet=row.get("outlet"),
-            title=row.get("title"),
-            text=row.get("text"),
-            published=row.get("published"),
-        )
+        raw = RawArticle.from_dict({**row, "id": str(row["id"])})
         return normalize(raw, received_at=float(row["_time"]))
     except Exception:  # noqa: BLE001 - a row the stage rejects is still scored as given
         return article_from_row(row)
