@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
-from agents.jsonl import count_lines, err_console, progress, read_jsonl
+from agents.jsonl import Line, count_lines, err_console, progress, read_jsonl
 from pipeline.engine import Engine, EngineConfig
 from pipeline.errors import BadInput
 from pipeline.normalize import NormalizeConfig, normalize, parse_raw
@@ -34,6 +35,36 @@ def _report_failure(number: int, reason: str, shown: list[int], limit: int = 20)
         err_console.print("[yellow]more failed lines not shown")
 
 
+def _map_lines(
+    input_path: Path,
+    out_path: Path,
+    label: str,
+    convert: Callable[[Line], tuple[object, str | None]],
+    show_progress: bool,
+) -> RunStats:
+    """Write ``convert(line)``'s payload for every input line, in order, under a progress bar.
+
+    ``convert`` returns the payload and the reason the line failed (None when it did not);
+    failed lines are counted and reported on stderr, and the run goes on.
+    """
+    stats = RunStats()
+    shown = [0]
+    total = count_lines(input_path)
+    started = time.perf_counter()
+    with out_path.open("wb") as out, progress(label, total, show_progress) as bar:
+        task = bar.add_task(label, total=total)
+        for line in read_jsonl(input_path):
+            stats.lines += 1
+            payload, error = convert(line)
+            if error is not None:
+                stats.failed += 1
+                _report_failure(line.number, error, shown)
+            out.write(orjson.dumps(payload) + b"\n")
+            bar.advance(task)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
 def replay(
     input_path: Path,
     out_path: Path,
@@ -49,46 +80,38 @@ def replay(
     ``stories_path`` the final StoryUpdate of every story.
     """
     engine = Engine(config)
-    stats = RunStats()
-    shown = [0]
-    total = count_lines(input_path)
+
+    def assign(line: Line) -> tuple[dict, str | None]:
+        record: dict = {"id": None, "story_id": None, "duplicate_of": None, "dup_kind": None}
+        if line.error:
+            record["error"] = line.error
+            return record, line.error
+        outcome = engine.process(line.raw, f"line:{line.number}")
+        if outcome.article is not None:
+            record["id"] = outcome.article.id
+        elif line.data is not None and isinstance(line.data.get("id"), str):
+            record["id"] = line.data["id"]
+        if outcome.ok and outcome.assignment is not None and outcome.verdict is not None:
+            record["story_id"] = outcome.assignment.story_id
+            record["duplicate_of"] = outcome.verdict.duplicate_of
+            kind = outcome.verdict.kind
+            record["dup_kind"] = None if kind == "original" else kind
+            return record, None
+        record["error"] = f"{outcome.failed_stage}: {outcome.reason}"
+        return record, record["error"]
+
     started = time.perf_counter()
-    with out_path.open("wb") as out, progress("replay", total, show_progress) as bar:
-        task = bar.add_task("replay", total=total)
-        for line in read_jsonl(input_path):
-            stats.lines += 1
-            record: dict = {"id": None, "story_id": None, "duplicate_of": None, "dup_kind": None}
-            if line.error:
-                outcome = None
-                record["error"] = line.error
-            else:
-                outcome = engine.process(line.raw, f"line:{line.number}")
-                if outcome.article is not None:
-                    record["id"] = outcome.article.id
-                elif line.data is not None and isinstance(line.data.get("id"), str):
-                    record["id"] = line.data["id"]
-                if outcome.ok and outcome.assignment is not None and outcome.verdict is not None:
-                    record["story_id"] = outcome.assignment.story_id
-                    record["duplicate_of"] = outcome.verdict.duplicate_of
-                    kind = outcome.verdict.kind
-                    record["dup_kind"] = None if kind == "original" else kind
-                else:
-                    record["error"] = f"{outcome.failed_stage}: {outcome.reason}"
-            if "error" in record:
-                stats.failed += 1
-                _report_failure(line.number, record["error"], shown)
-            out.write(orjson.dumps(record) + b"\n")
-            bar.advance(task)
-        updates = engine.refresh()
-        # A second pass fills related-story headlines now that every story has one.
-        by_id = {u.story_id: u for u in updates}
-        for update in updates:
-            for related in update.related_stories:
-                latest = by_id.get(related.story_id)
-                if latest is not None:
-                    related.headline = latest.headline
-                    related.article_count = latest.article_count
-        stats.stories = len(updates)
+    stats = _map_lines(input_path, out_path, "replay", assign, show_progress)
+    updates = engine.refresh()
+    # A second pass fills related-story headlines now that every story has one.
+    by_id = {u.story_id: u for u in updates}
+    for update in updates:
+        for related in update.related_stories:
+            latest = by_id.get(related.story_id)
+            if latest is not None:
+                related.headline = latest.headline
+                related.article_count = latest.article_count
+    stats.stories = len(updates)
     if stories_path is not None:
         with stories_path.open("wb") as fh:
             for update in updates:
@@ -106,27 +129,14 @@ def normalize_file(
 ) -> RunStats:
     """Normalize every line; failed lines give ``{"id", "error"}`` so the order is kept."""
     config = config or NormalizeConfig()
-    stats = RunStats()
-    shown = [0]
-    total = count_lines(input_path)
-    started = time.perf_counter()
-    with out_path.open("wb") as out, progress("normalize", total, show_progress) as bar:
-        task = bar.add_task("normalize", total=total)
-        for line in read_jsonl(input_path):
-            stats.lines += 1
-            if line.error:
-                payload = {"id": None, "error": line.error}
-            else:
-                try:
-                    article = normalize(parse_raw(line.raw), received_at=time.time(), config=config)
-                    payload = article
-                except BadInput as exc:
-                    given = line.data.get("id") if line.data else None
-                    payload = {"id": given, "error": exc.reason}
-            if isinstance(payload, dict):
-                stats.failed += 1
-                _report_failure(line.number, payload["error"], shown)
-            out.write(orjson.dumps(payload) + b"\n")
-            bar.advance(task)
-    stats.seconds = time.perf_counter() - started
-    return stats
+
+    def clean(line: Line) -> tuple[object, str | None]:
+        if line.error:
+            return {"id": None, "error": line.error}, line.error
+        try:
+            return normalize(parse_raw(line.raw), received_at=time.time(), config=config), None
+        except BadInput as exc:
+            given = line.data.get("id") if line.data else None
+            return {"id": given, "error": exc.reason}, exc.reason
+
+    return _map_lines(input_path, out_path, "normalize", clean, show_progress)
