@@ -60,11 +60,13 @@ async def test_malformed_message_is_dead_lettered_and_the_next_one_processed(
     assert records[0]["articles"][0]["article_id"] == "seed-003"
 
 
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
 async def test_restarted_worker_recovers_state_and_does_not_double_count(
-    broker, worker_factory, producer
+    broker, worker_factory, producer, store
 ):
+    """memory:// recovers from the changelogs alone; rocksdb:// also keeps its local files."""
     articles = sample_articles()
-    first = worker_factory()
+    first = worker_factory(STORE_URL=store)
     first.wait_ready()
     await send_raw(producer, articles["seed-002"], "seed-002")
     await send_raw(producer, articles["seed-003"], "seed-003")
@@ -72,7 +74,7 @@ async def test_restarted_worker_recovers_state_and_does_not_double_count(
         await updates.until(_has_count(2), timeout=60)
     first.stop(kill=True)
 
-    second = worker_factory()
+    second = worker_factory(STORE_URL=store)
     second.wait_ready(timeout=90)
     # A resend of an article seen before the restart, then the third seed article.
     await send_raw(producer, articles["seed-002"], "seed-002")
