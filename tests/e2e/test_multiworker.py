@@ -64,6 +64,8 @@ def test_every_worker_serves_every_story(tmp_path: Path):
             assert posted.status_code == 202 and posted.json()["accepted"] == 3
             story = _story_with(second.base_url, 3, 90)
             for worker in workers:
+                # Each worker's read model catches up on its own: wait for it, then compare.
+                assert _story_with(worker.base_url, 3, 60)["story_id"] == story["story_id"]
                 latest = httpx.get(f"{worker.base_url}/api/stories/{story['story_id']}").json()
                 assert latest["status_line"] == "Updated (3 articles)"
                 page = httpx.get(f"{worker.base_url}/stories/{story['story_id']}")
