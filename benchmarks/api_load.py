@@ -92,12 +92,9 @@ def demo_server(input_path: Path, port: int):
         try:
             yield f"http://127.0.0.1:{port}", proc.pid
         finally:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+            from agents.broker import stop_process
+
+            stop_process(proc, 20)
 
 
 async def first_story(base_url: str, wait: float) -> str:

@@ -16,7 +16,7 @@ import httpx
 import orjson
 import pytest
 
-from agents.broker import free_port
+from agents.broker import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
@@ -114,12 +114,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         story = _wait_for_seed_story(base_url, proc, log_path)
         yield Demo(base_url, story["story_id"], story["headline"], proc, log_path)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop_process(proc, 20)
         log.close()
 
 

@@ -16,7 +16,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from agents.broker import EmbeddedBroker, free_port
+from agents.broker import EmbeddedBroker, free_port, stop_process
 from schemas import ARTICLES_RAW
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,17 +90,9 @@ class WorkerProcess:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, kill: bool = False) -> None:
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None:
             return
-        if kill:
-            self.proc.kill()
-        else:
-            self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
+        stop_process(self.proc, 30, kill_first=kill)
         self.log.close()
 
 
