@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import typing
-from dataclasses import MISSING, dataclass, fields, replace
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -163,9 +163,6 @@ class Settings:
                 f"not {settings.broker_profile!r}"
             )
         return settings
-
-    def with_(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
 
     @property
     def embedded(self) -> bool:
