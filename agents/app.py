@@ -37,7 +37,6 @@ from schemas import (
     DeadLetter,
     DedupedArticle,
     DedupVerdict,
-    RelatedStory,
     StoryAssignment,
     StoryUpdate,
 )
@@ -352,19 +351,6 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
                 )
             ss.metrics.observe_batch("assign", len(events), time.perf_counter() - started)
 
-    def related_for(assignment: StoryAssignment) -> list[RelatedStory]:
-        related = []
-        for other in assignment.related:
-            latest = book.latest(other)
-            related.append(
-                RelatedStory(
-                    story_id=other,
-                    headline=latest.headline if latest else "",
-                    article_count=latest.article_count if latest else 0,
-                )
-            )
-        return related
-
     @app.agent(topics[STORIES_ASSIGNMENTS], name="summarize")
     async def summarize_agent(stream: faust.StreamT) -> None:
         debounce = settings.summary_debounce_seconds
@@ -390,7 +376,7 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
                             story_id,
                             summarize,
                             now=time.time(),
-                            related=related_for(assignment),
+                            related=book.related_stories(assignment.related),
                         )
                     except Exception as exc:  # noqa: BLE001
                         await ss.dead_letter("summarize", f"{type(exc).__name__}: {exc}", event)

@@ -12,7 +12,7 @@ from pipeline.errors import BadInput
 from pipeline.normalize import NormalizeConfig, normalize, parse_raw
 from pipeline.stories import StoryBook
 from pipeline.summarize import SummaryConfig, summarize_story
-from schemas import Article, DedupVerdict, RawArticle, RelatedStory, StoryAssignment, StoryUpdate
+from schemas import Article, DedupVerdict, RawArticle, StoryAssignment, StoryUpdate
 
 EXPIRE_EVERY = 256
 """Articles between two sweeps of the dedup index for entries older than its window."""
@@ -94,32 +94,17 @@ class Engine:
             outcome.failed_stage, outcome.reason = stage, f"{type(exc).__name__}: {exc}"
         return outcome
 
-    def related_for(self, story_id: str) -> list[RelatedStory]:
-        """Related stories with the headline and count of their latest version."""
-        related = []
-        for other in self.assigner.related(story_id):
-            latest = self.book.latest(other)
-            related.append(
-                RelatedStory(
-                    story_id=other,
-                    headline=latest.headline if latest else "",
-                    article_count=latest.article_count
-                    if latest
-                    else len(self.book.story_members(other)),
-                )
-            )
-        return related
-
     def refresh(self, story_ids: Iterable[str] | None = None) -> list[StoryUpdate]:
         """Publish a new version of every changed story (or of the given ones)."""
         ids = list(self._dirty) if story_ids is None else list(story_ids)
         updates = []
+        summarize = summarize_story_with(self.config.summary)
         for story_id in ids:
             update = self.book.refresh(
                 story_id,
-                summarize_story_with(self.config.summary),
+                summarize,
                 now=self._clock,
-                related=self.related_for(story_id),
+                related=self.book.related_stories(self.assigner.related(story_id)),
             )
             self._dirty.pop(story_id, None)
             if update is not None:

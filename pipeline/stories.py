@@ -130,8 +130,21 @@ class StoryBook:
         last = self._meta(story_id).get("last")
         return StoryUpdate.from_dict(last) if last else None
 
-    def story_ids(self) -> list[str]:
-        return list(self.index.keys())
+    def related_stories(self, story_ids: Sequence[str]) -> list[RelatedStory]:
+        """Related stories with their latest headline and count (members, before a version)."""
+        related = []
+        for other in story_ids:
+            latest = self.latest(other)
+            related.append(
+                RelatedStory(
+                    story_id=other,
+                    headline=latest.headline if latest else "",
+                    article_count=latest.article_count
+                    if latest
+                    else len(self.story_members(other)),
+                )
+            )
+        return related
 
     def refresh(
         self,
