@@ -1,5 +1,13 @@
 """Versioned records that cross Kafka topics, and the topic names."""
 
+from schemas.bands import (
+    BandAnswer,
+    BandDecision,
+    BandMatch,
+    BandProbe,
+    BandWatermark,
+    decode_band_message,
+)
 from schemas.records import (
     SCHEMA_VERSION,
     Article,
@@ -24,6 +32,8 @@ from schemas.topics import (
     ARTICLES_NORMALIZED,
     ARTICLES_RAW,
     DEADLETTER,
+    DEDUP_BANDS,
+    DEDUP_MATCHES,
     STORIES_ASSIGNMENTS,
     STORIES_UPDATES,
 )
@@ -34,10 +44,17 @@ __all__ = [
     "ARTICLES_NORMALIZED",
     "ARTICLES_RAW",
     "DEADLETTER",
+    "DEDUP_BANDS",
+    "DEDUP_MATCHES",
     "SCHEMA_VERSION",
     "STORIES_ASSIGNMENTS",
     "STORIES_UPDATES",
     "Article",
+    "BandAnswer",
+    "BandDecision",
+    "BandMatch",
+    "BandProbe",
+    "BandWatermark",
     "CitedText",
     "DeadLetter",
     "DedupVerdict",
@@ -52,4 +69,5 @@ __all__ = [
     "StoryArticle",
     "StoryAssignment",
     "StoryUpdate",
+    "decode_band_message",
 ]

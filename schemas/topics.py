@@ -6,6 +6,10 @@ ARTICLES_DEDUPED = "articles.deduped"
 STORIES_ASSIGNMENTS = "stories.assignments"
 STORIES_UPDATES = "stories.updates"
 DEADLETTER = "pipeline.deadletter"
+# The band-partitioned dedup stage (docs/dedup-scaleout.md): home partitions send probes,
+# watermarks and decisions to band owners, which answer on dedup.matches.
+DEDUP_BANDS = "dedup.bands"
+DEDUP_MATCHES = "dedup.matches"
 
 ALL_TOPICS = (
     ARTICLES_RAW,
@@ -14,4 +18,6 @@ ALL_TOPICS = (
     STORIES_ASSIGNMENTS,
     STORIES_UPDATES,
     DEADLETTER,
+    DEDUP_BANDS,
+    DEDUP_MATCHES,
 )

@@ -1,0 +1,642 @@
+"""Dedup over several partitions: home partitions and band owners (docs/dedup-scaleout.md).
+
+A *home* (a partition of ``articles.normalized``, keyed by canonical url or id) decides resends
+and revisions from its own state, and sends every other article's LSH band keys to the
+partitions that own them. A *band owner* (a partition of ``dedup.bands``) answers a probe once
+the watermark of every home has passed it, with the verified copies among the earlier articles
+that share one of its bands. The home decides when every owner it probed has answered, with the
+same rule as the single-partition :class:`~pipeline.dedup.Deduplicator`.
+
+Both roles are plain state machines: the agents feed them messages and send what they return,
+and write their ``drain_changes`` to changelogged tables.
+"""
+
+from __future__ import annotations
+
+import base64
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import orjson
+
+from pipeline.dedup import DedupConfig, is_copy
+from pipeline.text import stable_hash
+from schemas.bands import BandAnswer, BandDecision, BandMatch, BandProbe, BandWatermark
+from schemas.records import Article, DedupVerdict
+
+ORDER_STEP = 1e-6  # the smallest gap between two order keys of one home
+
+
+def band_owner(keys: np.ndarray, partitions: int) -> np.ndarray:
+    """The partition that owns each band key (high 32 bits modulo the partition count)."""
+    return ((np.asarray(keys, dtype=np.uint64) >> np.uint64(32)) % np.uint64(partitions)).astype(
+        np.int64
+    )
+
+
+def probe_routes(keys: np.ndarray, partitions: int) -> dict[int, list[int]]:
+    """Band indices of one article grouped by owning partition: one probe message each."""
+    routes: dict[int, list[int]] = {}
+    for band, owner in enumerate(band_owner(keys, partitions).tolist()):
+        routes.setdefault(owner, []).append(band)
+    return routes
+
+
+def encode_signature(values: np.ndarray) -> str:
+    """A signature row as base64 of little-endian uint32 values (the wire form)."""
+    return base64.b64encode(np.asarray(values, dtype="<u4").tobytes()).decode("ascii")
+
+
+def decode_signature(text: str) -> np.ndarray:
+    """The inverse of :func:`encode_signature`."""
+    return np.frombuffer(base64.b64decode(text), dtype="<u4").astype(np.uint32)
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    return round(float(np.count_nonzero(a == b)) / len(a), 4)
+
+
+def _rank(order: float, article_id: str) -> tuple[float, str]:
+    return (order, article_id)
+
+
+def verdict_from_matches(
+    article_id: str, matches: Iterable[BandMatch], config: DedupConfig
+) -> DedupVerdict:
+    """The home's verdict once every band owner has answered: the best match (highest
+    Jaccard, ties to the earliest candidate) decides, as in the single-partition stage."""
+    best: BandMatch | None = None
+    for m in matches:
+        if best is None or m.jaccard > best.jaccard or (
+            m.jaccard == best.jaccard
+            and _rank(m.order, m.candidate_id) < _rank(best.order, best.candidate_id)
+        ):
+            best = m
+    if best is None:
+        return DedupVerdict(article_id, "original")
+    kind = "syndicated" if best.jaccard >= config.syndicated_threshold else "light_edit"
+    root = best.root or best.candidate_id
+    return DedupVerdict(article_id, kind, duplicate_of=root, similarity=round(best.jaccard, 4))
+
+
+# -- band owner -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Held:
+    """A probe stored by a band owner."""
+
+    probe: BandProbe
+    signature: np.ndarray
+    answered: bool
+    root: str | None
+    ready_since: float | None = None  # wall time its answer first waited for a root
+
+
+class BandOwner:
+    """One partition of ``dedup.bands``: the band keys it owns and the probes that have them.
+
+    Probes are answered in order-key order once the minimum watermark over all ``homes`` has
+    passed them: every earlier probe has then arrived here, whatever the arrival order across
+    partitions was. A probe sees the earlier articles sharing one of its keys, verified with
+    :func:`~pipeline.dedup.is_copy`. An answer waits until the roots of its matches are known
+    (their homes send decisions here); a candidate is always earlier than the probe, so this
+    never waits on the probe itself, and ``root_wait_seconds`` bounds the wait in any case.
+
+    Args:
+        partition: This band partition's number.
+        homes: Number of home partitions (all must send watermarks).
+        config: Dedup tuning shared with the single-partition stage.
+        root_wait_seconds: Longest wall-clock wait for a candidate's root; after it the answer
+            goes out with the root unknown (the home then uses the candidate itself).
+    """
+
+    def __init__(
+        self, partition: int, homes: int, config: DedupConfig | None = None,
+        root_wait_seconds: float = 10.0,
+    ) -> None:
+        self.partition = partition
+        self.homes = homes
+        self.config = config or DedupConfig()
+        self.root_wait_seconds = root_wait_seconds
+        self._held: dict[str, _Held] = {}
+        self._by_key: dict[int, list[str]] = {}
+        self._marks: dict[int, float] = {}
+        self._unanswered: set[str] = set()
+        self._expiry: list[tuple[float, str]] = []
+        self._changes: dict[str, bytes | None] = {}
+        self.late_probes = 0
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    @property
+    def watermark(self) -> float:
+        """The order key up to which every home has sent its probes."""
+        if len(self._marks) < self.homes:
+            return float("-inf")
+        return min(self._marks.values())
+
+    def receive(self, message: BandProbe | BandWatermark | BandDecision) -> None:
+        """Apply one message from ``dedup.bands``."""
+        if isinstance(message, BandWatermark):
+            self.mark(message.home, message.order)
+        elif isinstance(message, BandDecision):
+            self.set_root(message.article_id, message.root)
+        else:
+            self.offer(message)
+
+    def offer(self, probe: BandProbe) -> None:
+        """Store a probe. A redelivered probe of a stored article is answered again."""
+        held = self._held.get(probe.article_id)
+        if held is not None:
+            if not held.probe.index_only:
+                held.answered = False
+                self._unanswered.add(probe.article_id)
+            return
+        if probe.order <= self._marks.get(probe.home, float("-inf")):
+            self.late_probes += 1  # its home's clock went back: see docs/dedup-scaleout.md
+        held = _Held(
+            probe, decode_signature(probe.signature), probe.index_only,
+            probe.root if probe.index_only else None,
+        )
+        self._insert(held)
+        if not probe.index_only:
+            self._unanswered.add(probe.article_id)
+        self._record(held)
+
+    def mark(self, home: int, order: float) -> None:
+        """A home's watermark (watermarks only move forward)."""
+        if order > self._marks.get(home, float("-inf")):
+            self._marks[home] = order
+            self._changes[f"w/{home}"] = orjson.dumps(order)
+
+    def set_root(self, article_id: str, root: str) -> None:
+        """A decided article's root original (itself for an original)."""
+        held = self._held.get(article_id)
+        if held is not None and held.root != root:
+            held.root = root
+            self._record(held)
+
+    def advance(self, now: float) -> list[BandAnswer]:
+        """Answers for the stored probes the watermark has passed, in order.
+
+        Args:
+            now: Wall-clock time, for the bound on waiting for roots.
+        """
+        mark = self.watermark
+        ready = sorted(
+            (self._held[a] for a in self._unanswered if self._held[a].probe.order <= mark),
+            key=lambda h: _rank(h.probe.order, h.probe.article_id),
+        )
+        answers = []
+        for held in ready:
+            matches = self._matches(held)
+            if any(m.root is None for m in matches):
+                if held.ready_since is None:
+                    held.ready_since = now
+                if now - held.ready_since < self.root_wait_seconds:
+                    continue
+            held.answered = True
+            self._unanswered.discard(held.probe.article_id)
+            self._record(held)
+            answers.append(
+                BandAnswer(held.probe.article_id, self.partition, held.probe.home, matches)
+            )
+        return answers
+
+    def _matches(self, held: BandProbe | _Held) -> list[BandMatch]:
+        probe = held.probe if isinstance(held, _Held) else held
+        rank = _rank(probe.order, probe.article_id)
+        seen: set[str] = set()
+        out = []
+        for key in probe.keys:
+            for cid in self._by_key.get(key, ()):
+                if cid in seen or cid == probe.article_id:
+                    continue
+                seen.add(cid)
+                cand = self._held[cid]
+                if _rank(cand.probe.order, cid) >= rank:
+                    continue
+                j = _jaccard(cand.signature, held.signature)
+                if is_copy(j, probe.size, cand.probe.size, self.config):
+                    out.append(BandMatch(cid, cand.root, j, cand.probe.order))
+        return out
+
+    def expire(self, now: float) -> int:
+        """Drop answered probes whose event time is older than the window before ``now``."""
+        cutoff = now - self.config.window_seconds
+        removed = 0
+        while self._expiry and self._expiry[0][0] < cutoff:
+            published, aid = heapq.heappop(self._expiry)
+            held = self._held.get(aid)
+            if held is None or held.probe.published != published:
+                continue
+            if not held.answered:  # still owed an answer: keep it until it is given
+                heapq.heappush(self._expiry, (published, aid))
+                break
+            self._remove(aid)
+            self._changes[f"p/{aid}"] = None
+            removed += 1
+        return removed
+
+    def drain_changes(self) -> list[tuple[str, bytes | None]]:
+        """State records written since the last call (value None: delete the key)."""
+        changes = list(self._changes.items())
+        self._changes = {}
+        return changes
+
+    def restore(self, items: Iterable[tuple[str, bytes]]) -> None:
+        """Rebuild the state from records (the latest value per key)."""
+        for key, value in items:
+            if value is None:
+                continue
+            if key.startswith("w/"):
+                self._marks[int(key[2:])] = float(orjson.loads(value))
+            elif key.startswith("p/"):
+                rec = orjson.loads(value)
+                probe = BandProbe.from_dict(rec["probe"])
+                if probe.article_id in self._held:
+                    self._remove(probe.article_id)
+                held = _Held(probe, decode_signature(probe.signature), rec["a"], rec.get("r"))
+                self._insert(held)
+                if not held.answered:
+                    self._unanswered.add(probe.article_id)
+
+    def _insert(self, held: _Held) -> None:
+        aid = held.probe.article_id
+        self._held[aid] = held
+        for key in held.probe.keys:
+            self._by_key.setdefault(key, []).append(aid)
+        heapq.heappush(self._expiry, (held.probe.published, aid))
+
+    def _remove(self, aid: str) -> None:
+        held = self._held.pop(aid)
+        self._unanswered.discard(aid)
+        for key in held.probe.keys:
+            ids = self._by_key.get(key)
+            if ids is not None and aid in ids:
+                ids.remove(aid)
+                if not ids:
+                    del self._by_key[key]
+
+    def _record(self, held: _Held) -> None:
+        rec: dict[str, object] = {"probe": held.probe, "a": held.answered}
+        if held.root is not None:
+            rec["r"] = held.root
+        self._changes[f"p/{held.probe.article_id}"] = orjson.dumps(rec)
+
+
+# -- home -------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Known:
+    """An article this home has seen (for resends and revisions)."""
+
+    id: str
+    url: str | None
+    root: str | None  # its root original once decided (itself for an original)
+    published: float
+    hashes: list[str]
+    size: int
+    signature: str  # the latest version's signature (wire form), for revision similarity
+    revisions: int = 0
+    alias_ids: list[str] = field(default_factory=list)
+    alias_urls: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Pending:
+    """An article waiting for its band owners' answers."""
+
+    article: Article
+    delivery: str | None
+    order: float
+    owners: list[int]
+    answers: dict[int, list[BandMatch]] = field(default_factory=dict)
+    # Revised texts indexed while undecided: (version id, owners) told the root on decision.
+    versions: list[tuple[str, list[int]]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class HomeStep:
+    """What the agent must do after :meth:`DedupHome.receive`.
+
+    ``verdict`` is set when the article was decided at once (its home alone can tell resends
+    and revisions); ``probes`` lists (band partition, probe) pairs to send.
+    """
+
+    verdict: DedupVerdict | None
+    probes: list[tuple[int, BandProbe]]
+
+
+@dataclass(slots=True)
+class Decided:
+    """A verdict reached from band answers: emit it, then send ``decisions`` to the owners."""
+
+    article: Article
+    verdict: DedupVerdict
+    delivery: str | None
+    decisions: list[tuple[int, BandDecision]]
+
+
+class DedupHome:
+    """One home partition: exact checks, probes out, verdicts from the band owners' answers.
+
+    Args:
+        home: This partition's number.
+        partitions: Number of band partitions (``dedup.bands``).
+        config: Dedup tuning shared with the single-partition stage.
+    """
+
+    def __init__(self, home: int, partitions: int, config: DedupConfig | None = None) -> None:
+        self.home = home
+        self.partitions = partitions
+        self.config = config or DedupConfig()
+        self._known: dict[str, _Known] = {}
+        self._by_id: dict[str, str] = {}
+        self._by_url: dict[str, str] = {}
+        self._pending: dict[str, _Pending] = {}
+        self._deliveries: dict[str, tuple[bytes, float]] = {}
+        self._expiry: list[tuple[float, str]] = []
+        self._delivery_expiry: list[tuple[float, str]] = []
+        self._unsent: dict[str, float] = {}
+        self._last_order = float("-inf")
+        self._changes: dict[str, bytes | None] = {}
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    @property
+    def pending(self) -> int:
+        """Articles waiting for band answers."""
+        return len(self._pending)
+
+    def next_order(self, now: float) -> float:
+        """A fresh order key: ``now``, but always after every key and watermark given before."""
+        order = max(now, self._last_order + ORDER_STEP)
+        self._last_order = order
+        self._changes["o"] = orjson.dumps(order)
+        return order
+
+    def watermark(self, now: float) -> BandWatermark:
+        """This home's watermark: every probe with a smaller order key has been sent.
+
+        Orders handed out but whose probes are not all sent yet (see :meth:`sent`) hold it back.
+        """
+        if self._unsent:
+            return BandWatermark(self.home, min(self._unsent.values()) - ORDER_STEP)
+        order = max(now, self._last_order)
+        self._last_order = order
+        return BandWatermark(self.home, order)
+
+    def sent(self, article_id: str) -> None:
+        """The agent has handed every probe of ``article_id`` to the producer."""
+        self._unsent.pop(article_id, None)
+
+    def receive(
+        self, article: Article, delivery: str | None, signature: np.ndarray, size: int,
+        keys: np.ndarray, now: float,
+    ) -> HomeStep:
+        """Decide ``article`` from local state, or return the probes that let owners decide.
+
+        Args:
+            article: The normalized article.
+            delivery: topic/partition/offset of this delivery (redeliveries repeat a verdict).
+            signature: Its MinHash signature; ``size`` its distinct shingles; ``keys`` its
+                band keys.
+            now: Wall-clock time (the order key source).
+        """
+        if delivery is not None and delivery in self._deliveries:
+            blob = self._deliveries[delivery][0]
+            return HomeStep(DedupVerdict.from_json(blob), [])
+        chash = article.content_hash or stable_hash(article.text or "")
+        pending = self._pending.get(article.id)
+        if pending is not None and pending.delivery == delivery:
+            # Redelivered while its answers are due: the same probes again (owners re-answer).
+            return HomeStep(None, self._probes(pending, signature, size, keys))
+        known = self._lookup(article)
+        if known is not None:
+            return self._exact(article, delivery, chash, known, signature, size, keys, now)
+        sig_text = encode_signature(signature)
+        entry = _Known(
+            article.id, article.url, None, float(article.published), [chash], size, sig_text
+        )
+        self._register(entry)
+        if size < self.config.min_shingles:  # too short to compare: matched by id and url only
+            entry.root = article.id
+            self._save(entry)
+            return self._memo(delivery, article, DedupVerdict(article.id, "original"))
+        self._save(entry)
+        order = self.next_order(now)
+        owners = sorted(probe_routes(keys, self.partitions))
+        pending = _Pending(article, delivery, order, owners)
+        self._pending[article.id] = pending
+        self._save_pending(pending)
+        return HomeStep(None, self._probes(pending, signature, size, keys))
+
+    def answer(self, answer: BandAnswer) -> Decided | None:
+        """Take one owner's answer; the verdict once every probed owner has answered."""
+        pending = self._pending.get(answer.article_id)
+        if pending is None or answer.owner not in pending.owners:
+            return None  # decided already (a redelivered answer) or not ours
+        pending.answers[answer.owner] = list(answer.matches)
+        if len(pending.answers) < len(pending.owners):
+            self._save_pending(pending)
+            return None
+        matches = [m for found in pending.answers.values() for m in found]
+        verdict = verdict_from_matches(pending.article.id, matches, self.config)
+        del self._pending[pending.article.id]
+        self._changes[f"q/{pending.article.id}"] = None
+        known = self._known.get(pending.article.id)
+        root = verdict.duplicate_of or pending.article.id
+        if known is not None:
+            known.root = root
+            self._save(known)
+        self._memo(pending.delivery, pending.article, verdict)
+        decisions = [(o, BandDecision(pending.article.id, root)) for o in pending.owners]
+        for vid, owners in pending.versions:
+            decisions.extend((o, BandDecision(vid, root)) for o in owners)
+        return Decided(pending.article, verdict, pending.delivery, decisions)
+
+    def expire(self, now: float) -> int:
+        """Forget articles and delivery memos older than the event-time window before ``now``."""
+        cutoff = now - self.config.window_seconds
+        removed = 0
+        while self._expiry and self._expiry[0][0] < cutoff:
+            published, aid = heapq.heappop(self._expiry)
+            entry = self._known.get(aid)
+            if entry is None or entry.published != published or aid in self._pending:
+                continue
+            self._unregister(entry)
+            self._changes[f"a/{aid}"] = None
+            removed += 1
+        while self._delivery_expiry and self._delivery_expiry[0][0] < cutoff:
+            published, key = heapq.heappop(self._delivery_expiry)
+            memo = self._deliveries.get(key)
+            if memo is not None and memo[1] == published:
+                del self._deliveries[key]
+                self._changes[f"d/{key}"] = None
+        return removed
+
+    def drain_changes(self) -> list[tuple[str, bytes | None]]:
+        """State records written since the last call (value None: delete the key)."""
+        changes = list(self._changes.items())
+        self._changes = {}
+        return changes
+
+    def restore(self, items: Iterable[tuple[str, bytes]]) -> None:
+        """Rebuild the state from records (the latest value per key)."""
+        for key, value in items:
+            if value is None:
+                continue
+            if key == "o":
+                self._last_order = max(self._last_order, float(orjson.loads(value)))
+            elif key.startswith("a/"):
+                rec = orjson.loads(value)
+                old = self._known.get(rec["id"])
+                if old is not None:
+                    self._unregister(old)
+                self._register(_Known(**rec))
+            elif key.startswith("d/"):
+                rec = orjson.loads(value)
+                self._deliveries[key[2:]] = (orjson.dumps(rec["v"]), float(rec["p"]))
+                heapq.heappush(self._delivery_expiry, (float(rec["p"]), key[2:]))
+            elif key.startswith("q/"):
+                rec = orjson.loads(value)
+                pending = _Pending(
+                    Article.from_dict(rec["article"]), rec["delivery"], float(rec["order"]),
+                    list(rec["owners"]),
+                    {
+                        int(o): [BandMatch.from_dict(m) for m in ms]
+                        for o, ms in rec["answers"].items()
+                    },
+                    [(vid, list(owners)) for vid, owners in rec.get("versions", [])],
+                )
+                self._pending[pending.article.id] = pending
+                self._last_order = max(self._last_order, pending.order)
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _probes(
+        self, pending: _Pending, signature: np.ndarray, size: int, keys: np.ndarray
+    ) -> list[tuple[int, BandProbe]]:
+        sig_text = encode_signature(signature)
+        self._unsent[pending.article.id] = pending.order
+        return [
+            (
+                owner,
+                BandProbe(
+                    pending.article.id, self.home, pending.order, float(pending.article.published),
+                    size, sig_text, [int(keys[b]) for b in bands],
+                ),
+            )
+            for owner, bands in sorted(probe_routes(keys, self.partitions).items())
+        ]
+
+    def _exact(
+        self, article: Article, delivery: str | None, chash: str, known: _Known,
+        signature: np.ndarray, size: int, keys: np.ndarray, now: float,
+    ) -> HomeStep:
+        if chash in known.hashes:
+            verdict = DedupVerdict(article.id, "resend", duplicate_of=known.id, similarity=1.0)
+            return self._memo(delivery, article, verdict)
+        old = decode_signature(known.signature)
+        sim = _jaccard(old, signature) if known.size and size else 0.0
+        known.hashes = (known.hashes + [chash])[-self.config.max_versions :]
+        known.published = max(known.published, float(article.published))
+        if article.id != known.id and article.id not in known.alias_ids:
+            known.alias_ids.append(article.id)
+        if article.url and article.url != known.url and article.url not in known.alias_urls:
+            if known.url is None:
+                known.url = article.url
+            else:
+                known.alias_urls.append(article.url)
+        known.signature, known.size = encode_signature(signature), size
+        known.revisions += 1
+        self._register(known)
+        self._save(known)
+        verdict = DedupVerdict(
+            article.id, "revision", duplicate_of=known.id, similarity=sim, replaces=known.id
+        )
+        step = self._memo(delivery, article, verdict)
+        if size >= self.config.min_shingles:
+            # The new text is indexed too, so copies of it are found; its root is the article's
+            # (told to the owners later when the article itself is still undecided).
+            order = self.next_order(now)
+            vid = f"{known.id}~{known.revisions}"
+            sig_text = encode_signature(signature)
+            routes = sorted(probe_routes(keys, self.partitions).items())
+            undecided = self._pending.get(known.id)
+            if undecided is not None:
+                undecided.versions.append((vid, [owner for owner, _ in routes]))
+                self._save_pending(undecided)
+            step.probes = [
+                (
+                    owner,
+                    BandProbe(
+                        vid, self.home, order, known.published, size, sig_text,
+                        [int(keys[b]) for b in bands], index_only=True,
+                        root=None if undecided is not None else known.root or known.id,
+                    ),
+                )
+                for owner, bands in routes
+            ]
+            self._unsent[vid] = order
+        return step
+
+    def _memo(self, delivery: str | None, article: Article, verdict: DedupVerdict) -> HomeStep:
+        if delivery is not None:
+            published = float(article.published)
+            blob = verdict.to_json()
+            self._deliveries[delivery] = (blob, published)
+            heapq.heappush(self._delivery_expiry, (published, delivery))
+            self._changes[f"d/{delivery}"] = orjson.dumps(
+                {"v": orjson.Fragment(blob), "p": published}
+            )
+        return HomeStep(verdict, [])
+
+    def _lookup(self, article: Article) -> _Known | None:
+        eid = self._by_id.get(article.id)
+        if eid is None and article.url:
+            eid = self._by_url.get(article.url)
+        return self._known.get(eid) if eid is not None else None
+
+    def _register(self, entry: _Known) -> None:
+        self._known[entry.id] = entry
+        heapq.heappush(self._expiry, (entry.published, entry.id))
+        for i in (entry.id, *entry.alias_ids):
+            self._by_id[i] = entry.id
+        for u in ([entry.url] if entry.url else []) + entry.alias_urls:
+            self._by_url[u] = entry.id
+
+    def _unregister(self, entry: _Known) -> None:
+        self._known.pop(entry.id, None)
+        for i in (entry.id, *entry.alias_ids):
+            if self._by_id.get(i) == entry.id:
+                del self._by_id[i]
+        for u in ([entry.url] if entry.url else []) + entry.alias_urls:
+            if self._by_url.get(u) == entry.id:
+                del self._by_url[u]
+
+    def _save(self, entry: _Known) -> None:
+        self._changes[f"a/{entry.id}"] = orjson.dumps(entry)
+
+    def _save_pending(self, pending: _Pending) -> None:
+        self._changes[f"q/{pending.article.id}"] = orjson.dumps(
+            {
+                "article": pending.article,
+                "delivery": pending.delivery,
+                "order": pending.order,
+                "owners": pending.owners,
+                "answers": {str(o): ms for o, ms in pending.answers.items()},
+                "versions": pending.versions,
+            }
+        )
+
+
+def _content_hash(article: Article) -> str:
+    return article.content_hash or stable_hash(article.text or "")
