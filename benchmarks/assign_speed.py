@@ -1,19 +1,23 @@
 """Assign-stage speed over a long stream: articles/s for the first and the last 1,000 articles.
 
-Usage: python benchmarks/assign_speed.py CORPUS.jsonl [CORPUS.jsonl ...] [--total 50000]
+Usage: python benchmarks/assign_speed.py CORPUS.jsonl [...] [--total 50000] [--repeat 3]
 
 The stream repeats the given corpora with fresh ids, each repetition moved ``--period-days``
 later in event time (by default longer than the dormancy window, so a repetition makes new
 stories rather than joining the last one's) with every corpus spread evenly over that period
 and the corpora interleaved, so that stories keep arriving, growing and going dormant as in a
 live feed. Only
-``StoryAssigner.assign`` is timed, as CPU time of this process (one core); wall time is shown
-beside it.
+``StoryAssigner.assign`` (and the periodic ``drain_changes``) is timed, as CPU time of this
+process (one core); wall time is shown beside it. After an untimed warm-up the stream is run
+``--repeat`` times on a fresh assigner each; each figure is the median with its range, so the
+first-versus-last comparison is not one noisy sample. Peak memory is the process's max RSS.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -65,34 +69,37 @@ def build_stream(paths: list[Path], total: int, period_days: float) -> list[Arti
 
 
 def measure(stream: list[Article], window: int, config: ClusterConfig) -> dict:
-    """Assign the whole stream; CPU and wall seconds of the first and last ``window``."""
+    """Assign the whole stream once; CPU and wall seconds at every ``window`` boundary."""
     assigner = StoryAssigner(config)
     verdicts = [DedupVerdict(article_id=a.id, kind="original") for a in stream]
+    n = len(stream)
     cpu: dict[int, float] = {}
     wall: dict[int, float] = {}
     for i, (article, verdict) in enumerate(zip(stream, verdicts, strict=True)):
-        if i % window == 0 or i == len(stream) - window:
+        if i % window == 0 or i == n - window:
             cpu[i], wall[i] = time.process_time(), time.perf_counter()
         assigner.assign(article, verdict, delivery=f"bench:{i}")
         if i % 512 == 0:
             assigner.drain_changes()
-    cpu[len(stream)], wall[len(stream)] = time.process_time(), time.perf_counter()
-    n = len(stream)
-    first_cpu = cpu[window] - cpu[0]
-    last_cpu = cpu[n] - cpu[n - window]
+    cpu[n], wall[n] = time.process_time(), time.perf_counter()
     marks = sorted(k for k in cpu if k % window == 0)
-    curve = [window / (cpu[b] - cpu[a]) for a, b in zip(marks, marks[1:], strict=False)]
     return {
-        "curve": curve,
+        "curve": [window / (cpu[b] - cpu[a]) for a, b in zip(marks, marks[1:], strict=False)],
         "articles": n,
-        "first_per_s": window / first_cpu,
-        "last_per_s": window / last_cpu,
+        "first_per_s": window / (cpu[window] - cpu[0]),
+        "last_per_s": window / (cpu[n] - cpu[n - window]),
         "first_wall_per_s": window / (wall[window] - wall[0]),
         "last_wall_per_s": window / (wall[n] - wall[n - window]),
         "all_per_s": n / (cpu[n] - cpu[0]),
-        "stories": float(len(assigner._stories)),
-        "active_stories": float(sum(1 for s in assigner._stories.values() if not s.dormant)),
+        "all_wall_per_s": n / (wall[n] - wall[0]),
+        "stories": len(assigner._stories),
+        "active_stories": sum(1 for s in assigner._stories.values() if not s.dormant),
     }
+
+
+def _spread(values: list[float]) -> str:
+    """Median and range of repeated figures, as ``median (min-max)``."""
+    return f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,28 +108,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--total", type=int, default=50_000)
     parser.add_argument("--window", type=int, default=1_000)
     parser.add_argument("--period-days", type=float, default=450.0)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs over the stream")
+    parser.add_argument("--warmup", type=int, default=2_000, help="articles of an untimed run")
     args = parser.parse_args(argv)
     stream = build_stream(args.corpora, args.total, args.period_days)
-    r = measure(stream, args.window, ClusterConfig())
-    ratio = r["last_per_s"] / r["first_per_s"]
+    rss_stream = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    config = ClusterConfig()
+    if args.warmup > 0:
+        measure(stream[: max(args.warmup, args.window)], args.window, config)
+    runs = [measure(stream, args.window, config) for _ in range(args.repeat)]
+    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    r = runs[-1]
     print(
-        f"stream of {r['articles']} articles, {int(r['stories'])} stories"
-        f" ({int(r['active_stories'])} active at the end)"
+        f"stream of {r['articles']} articles, {r['stories']} stories"
+        f" ({r['active_stories']} active at the end); {len(runs)} timed runs after"
+        f" a {args.warmup}-article warm-up; figures are median (min-max), CPU of one core"
+    )
+    first = [x["first_per_s"] for x in runs]
+    last = [x["last_per_s"] for x in runs]
+    ratios = [x["last_per_s"] / x["first_per_s"] for x in runs]
+    print(
+        f"whole stream : {_spread([x['all_per_s'] for x in runs])} articles/s"
+        f"  (wall {_spread([x['all_wall_per_s'] for x in runs])})"
     )
     print(
-        f"first {args.window}: {r['first_per_s']:.0f} articles/s CPU"
-        f" ({r['first_wall_per_s']:.0f} wall)"
+        f"first {args.window:<6} : {_spread(first)} articles/s"
+        f"  (wall {_spread([x['first_wall_per_s'] for x in runs])})"
     )
     print(
-        f"last  {args.window}: {r['last_per_s']:.0f} articles/s CPU"
-        f" ({r['last_wall_per_s']:.0f} wall)"
+        f"last  {args.window:<6} : {_spread(last)} articles/s"
+        f"  (wall {_spread([x['last_wall_per_s'] for x in runs])})"
     )
-    print(f"whole stream: {r['all_per_s']:.0f} articles/s CPU; last/first = {ratio:.2f}")
-    curve = r["curve"]
-    print(f"articles/s CPU per {args.window}:", " ".join(f"{v:.0f}" for v in curve))
-    if len(curve) > 2:
-        warm = r["last_per_s"] / curve[1]
-        print(f"last/second {args.window} (after the empty-state start) = {warm:.2f}")
+    print(f"last/first   : {statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})")
+    curve = [statistics.median(v) for v in zip(*(x["curve"] for x in runs), strict=True)]
+    print(f"articles/s CPU per {args.window} (median):", " ".join(f"{v:.0f}" for v in curve))
+    print(
+        f"peak RSS     : {rss_peak / 1024:.0f} MiB (after building the stream:"
+        f" {rss_stream / 1024:.0f} MiB)"
+    )
     return 0
 
 
