@@ -435,7 +435,13 @@ class StoryAssigner:
 
     def __init__(self, config: ClusterConfig | None = None) -> None:
         self.config = config or ClusterConfig()
-        self._df: dict[str, int] = {}
+        # Terms get integer ids once; id 0 stands for "not seen yet". Document frequencies and
+        # the "changed since the last drain" marks are arrays indexed by id, so an article's
+        # terms are looked up once and counted with array arithmetic.
+        self._vocab: dict[str, int] = {}
+        self._terms: list[str] = [""]
+        self._df = np.zeros(1 << 12, np.int64)
+        self._df_dirty = np.zeros(1 << 12, np.bool_)
         self._docs = 0
         self._seq = 0
         self._watermark = float("-inf")
@@ -446,7 +452,6 @@ class StoryAssigner:
         self._groups: dict[str, set[str]] = {}
         self._expiry: list[tuple[float, int, str]] = []
         self._dirty: dict[str, None] = {}
-        self._dirty_terms: dict[str, object] = {}  # keys only (insertion order)
 
     # ------------------------------------------------------------------ public API
 
@@ -505,9 +510,15 @@ class StoryAssigner:
         """Records written since the last call, as ``(key, value)``; see the class docstring."""
         out: list[tuple[str, bytes | None]] = []
         # b"%d" is the JSON encoding of an int, without a call into the encoder per term
-        df = self._df
-        out.extend([("t:" + term, b"%d" % df[term]) for term in self._dirty_terms])
-        self._dirty_terms.clear()
+        ids = np.flatnonzero(self._df_dirty[: len(self._terms)])
+        self._df_dirty[ids] = False
+        out.extend(
+            zip(
+                map("t:".__add__, map(self._terms.__getitem__, ids.tolist())),
+                map(b"%d".__mod__, self._df[ids].tolist()),
+                strict=True,
+            )
+        )
         for key in self._dirty:
             out.append((key, self._encode(key)))
         self._dirty.clear()
@@ -529,7 +540,7 @@ class StoryAssigner:
                 if self._watermark is None:
                     self._watermark = float("-inf")
             elif kind == "t":
-                self._df[name] = orjson.loads(value)
+                self._df[self._term_ids([name])[0]] = orjson.loads(value)
             elif kind == "s":
                 self._stories[name] = _Story.from_bytes(value)
             elif kind == "a":
@@ -558,7 +569,7 @@ class StoryAssigner:
             wm = None if self._watermark == float("-inf") else self._watermark
             return orjson.dumps({"docs": self._docs, "seq": self._seq, "wm": wm})
         if kind == "t":
-            return orjson.dumps(self._df[name])
+            return orjson.dumps(self.document_frequency(name))
         if kind == "s":
             story = self._stories.get(name)
             return None if story is None else story.to_bytes()
@@ -581,8 +592,26 @@ class StoryAssigner:
             story = self._stories.get(story_id)
         return story_id
 
-    def _idf(self, term: str) -> float:
-        return math.log((self._docs + 1) / (self._df.get(term, 0) + 1)) + 1.0
+    def document_frequency(self, term: str) -> int:
+        """Number of articles seen with ``term`` (entity keys start with ``"e:"``)."""
+        return int(self._df[self._vocab.get(term, 0)])
+
+    def _term_ids(self, terms: list[str]) -> np.ndarray:
+        """Ids of ``terms``, giving the unseen ones new ids (and room in the arrays)."""
+        vocab = self._vocab
+        ids = np.fromiter(map(vocab.get, terms, repeat(0)), np.int64, len(terms))
+        fresh = np.flatnonzero(ids == 0).tolist()
+        if fresh:
+            names = self._terms
+            for i in fresh:
+                term = terms[i]
+                ids[i] = vocab[term] = len(names)
+                names.append(term)
+            if len(names) > len(self._df):
+                grow = max(len(names), 2 * len(self._df)) - len(self._df)
+                self._df = np.concatenate([self._df, np.zeros(grow, np.int64)])
+                self._df_dirty = np.concatenate([self._df_dirty, np.zeros(grow, np.bool_)])
+        return ids
 
     def represent(self, article: Article, learn: bool = True) -> _Doc:
         """TF-IDF vectors of an article, updating document frequencies when ``learn``."""
@@ -603,24 +632,21 @@ class StoryAssigner:
         keys = [t for t in counts if len(t) > 1 and t not in stop]
         ents = Counter(_entity_keys(title + "\n" + body[: cfg.entity_chars]))
         ekeys = list(ents)
-        df = self._df
-        df_get = df.get
-        seen_t = np.fromiter(map(df_get, keys, repeat(0)), np.int64, len(keys))
-        seen_e = np.fromiter(map(df_get, ekeys, repeat(0)), np.int64, len(ekeys))
+        allkeys = keys + ekeys
         if learn:
+            ids = self._term_ids(allkeys)
+            seen = self._df[ids] + 1
+            self._df[ids] = seen  # the keys are distinct, so each id is counted once
+            self._df_dirty[ids] = True
             self._docs += 1
             self._dirty["n"] = None
-            seen_t += 1
-            seen_e += 1
-            df.update(zip(keys, seen_t.tolist(), strict=True))
-            df.update(zip(ekeys, seen_e.tolist(), strict=True))
-            dirty = self._dirty_terms
-            dirty.update(zip(keys, repeat(None)))
-            dirty.update(zip(ekeys, repeat(None)))
+        else:
+            seen = self._df[np.fromiter(map(self._vocab.get, allkeys, repeat(0)), np.int64)]
         # idf = log((docs + 1) / (df + 1)) + 1, as (log(docs + 1) + 1) - log(df + 1)
         top = math.log(self._docs + 1) + 1.0
-        idf_t = top - _logs(seen_t + 1)
-        idf_e = top - _logs(seen_e + 1)
+        idf_all = top - _logs(seen + 1)
+        idf_t = idf_all[: len(keys)]
+        idf_e = idf_all[len(keys) :]
         tcounts = np.fromiter(map(counts.__getitem__, keys), np.float64, len(keys))
         terms = _normalize_array(keys, (1.0 + _logs(tcounts)) * idf_t, cfg.max_article_terms)
         ecounts = np.fromiter(ents.values(), np.float64, len(ekeys))

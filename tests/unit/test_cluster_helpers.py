@@ -62,4 +62,6 @@ def test_term_records_carry_document_counts() -> None:
     assert records["t:report"] == b"3"
     restored = StoryAssigner()
     restored.restore(records.items())
-    assert restored._df["river"] == 3
+    assert restored.document_frequency("river") == 3
+    assert restored.document_frequency("e:eastbrook") == 3
+    assert restored.document_frequency("unseen") == 0
