@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, fields
-from itertools import chain, islice, repeat
+from itertools import chain, compress, islice, repeat
 from operator import add, itemgetter, mul, sub, truediv
 from sys import intern
 
@@ -225,7 +225,7 @@ def _truncate(vec: dict[str, float], keep: int) -> dict[str, float]:
     if len(vec) > keep > 0:
         # only entries at least as heavy as the keep-th heaviest can make the cut
         floor = sorted(vec.values(), reverse=True)[keep - 1]
-        items = [kv for kv in vec.items() if kv[1] >= floor]
+        items = list(compress(vec.items(), map(floor.__le__, vec.values())))
     else:
         items = list(vec.items())
     return dict(sorted(items, key=_BY_WEIGHT_THEN_TERM, reverse=True)[:keep])
@@ -256,11 +256,15 @@ def _missing(names: list[str], other: dict[str, float]) -> float:
     """Share of ``names`` absent from ``other`` (0 when there are no names)."""
     if not names:
         return 0.0
-    return sum(1 for n in names if n not in other) / len(names)
+    return (len(names) - sum(map(other.__contains__, names))) / len(names)
 
 
 def _top_names(entities: dict[str, float]) -> list[str]:
-    return [k for k, _ in heapq.nlargest(_TOP_NAMES, entities.items(), key=_BY_WEIGHT_THEN_TERM)]
+    """The heaviest names, heaviest first (ties: the greater name first)."""
+    return [
+        k
+        for _, k in sorted(zip(entities.values(), entities, strict=True), reverse=True)[:_TOP_NAMES]
+    ]
 
 
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
@@ -731,7 +735,7 @@ class StoryAssigner:
     def score(self, feats: list[float]) -> float:
         """Probability that the article belongs to the story."""
         cfg = self.config
-        return _sigmoid(cfg.bias + sum(w * f for w, f in zip(cfg.weights, feats, strict=True)))
+        return _sigmoid(cfg.bias + sum(map(mul, cfg.weights, feats)))
 
     def _scored(self, doc: _Doc) -> list[tuple[float, _Story, list[float]]]:
         """Candidates with their features and join probability, best first.
@@ -814,15 +818,14 @@ class StoryAssigner:
     def _add_index_terms(self, story: _Story, doc: _Doc) -> None:
         """Index the story under the joining article's heaviest terms and entities."""
         cfg = self.config
-        have = set(story.indexed)
         room = cfg.max_index_terms - len(story.indexed)
         if room <= 0:
             return
+        have = set(story.indexed)
         fresh = [
             t
-            for t in (
-                *list(doc.terms)[: cfg.index_terms],
-                *list(doc.entities)[: cfg.index_entities],
+            for t in chain(
+                islice(doc.terms, cfg.index_terms), islice(doc.entities, cfg.index_entities)
             )
             if t not in have
         ][:room]
@@ -852,7 +855,8 @@ class StoryAssigner:
         # Weights only grow, so the new top names are among the old ones and the article's.
         ents = story.entities
         pool = {n: ents[n] for n in story.top_names if n in ents}
-        pool.update((n, ents[n]) for n in doc.entities if n in ents)
+        present = [n for n in doc.entities if n in ents]
+        pool.update(zip(present, map(ents.__getitem__, present), strict=True))
         story.top_names = _top_names(pool)
         if doc.title:
             story.titled += 1
