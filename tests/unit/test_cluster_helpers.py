@@ -65,3 +65,39 @@ def test_term_records_carry_document_counts() -> None:
     assert restored.document_frequency("river") == 3
     assert restored.document_frequency("e:eastbrook") == 3
     assert restored.document_frequency("unseen") == 0
+
+
+def _article(i: int, text: str) -> Article:
+    return Article(
+        id=f"g{i}", url=None, outlet="o", title="", text=text, lang="en", published=1e9 + i
+    )
+
+
+def test_term_counts_keep_growing_past_the_first_arrays() -> None:
+    assigner = StoryAssigner()
+    # 30 articles of 200 distinct made-up words each: more terms than the first arrays hold
+    for i in range(30):
+        assigner.represent(_article(i, " ".join(f"w{i}x{j}" for j in range(200))))
+    records = dict(assigner.drain_changes())
+    assert assigner.document_frequency("w0x0") == 1
+    assert assigner.document_frequency("w29x199") == 1
+    assert sum(1 for key in records if key.startswith("t:")) == 30 * 200
+    assert not [k for k in assigner.drain_changes() if k[0].startswith("t:")]
+
+
+def test_restored_counts_give_the_same_vectors_and_records() -> None:
+    texts = [
+        "Flood waters rose along the Marrow River as Eastbrook closed bridges.",
+        "Eastbrook council met on flood defences for the Marrow River bridges.",
+        "A robot vacuum maker in Kestrel Bay recalled batteries after fires.",
+    ]
+    original = StoryAssigner()
+    for i, text in enumerate(texts):
+        original.represent(_article(i, text))
+    restored = StoryAssigner()
+    restored.restore(original.drain_changes())
+    probe = _article(9, "Marrow River flood: Eastbrook bridges reopen as waters fall.")
+    a, b = original.represent(probe), restored.represent(probe)
+    assert (a.terms, a.entities, a.lede) == (b.terms, b.entities, b.lede)
+    assert dict(original.drain_changes()) == dict(restored.drain_changes())
+    assert original.document_frequency("eastbrook") == 3
