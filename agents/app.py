@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import logging
@@ -20,9 +21,11 @@ from agents.metrics import Metrics
 from agents.settings import Settings
 from agents.web import register_views
 from pipeline.cluster import ClusterConfig, StoryAssigner
-from pipeline.dedup import DedupConfig, Deduplicator
+from pipeline.dedup import DedupConfig
+from pipeline.dedup_bands import BandOwner, DedupHome
 from pipeline.engine import summarize_story_with
 from pipeline.errors import BadInput
+from pipeline.minhash import band_keys, signatures
 from pipeline.normalize import NormalizeConfig, normalize, parse_raw
 from pipeline.stories import StoryBook
 from pipeline.summarize import SummaryConfig
@@ -31,19 +34,28 @@ from schemas import (
     ARTICLES_NORMALIZED,
     ARTICLES_RAW,
     DEADLETTER,
+    DEDUP_BANDS,
+    DEDUP_MATCHES,
     STORIES_ASSIGNMENTS,
     STORIES_UPDATES,
     Article,
+    BandAnswer,
+    BandDecision,
+    BandProbe,
+    BandWatermark,
     DeadLetter,
     DedupedArticle,
     DedupVerdict,
     StoryAssignment,
     StoryUpdate,
+    decode_band_message,
 )
 
 log = logging.getLogger(__name__)
 
 DAY = 86400.0
+IDLE_AFTER = 5.0  # seconds without dedup traffic after which watermarks slow down
+IDLE_MARKS = 1.0  # seconds between watermarks of an idle worker
 
 
 @contextlib.contextmanager
@@ -128,6 +140,48 @@ class StatefulStage:
 
 
 @dataclass
+class PartitionedStage:
+    """One pure stage object per partition, its state under ``<partition>:`` keys of a table.
+
+    Like :class:`StatefulStage`, but for stages whose state is partitioned like their topic
+    (the dedup homes and band owners): each partition's object is rebuilt from its own keys
+    after a rebalance, and its changes are written under an event of that partition.
+    """
+
+    factory: Callable[[int], Any]
+    table: Any
+    generation: int = 0
+    stages: dict[int, tuple[int, Any]] = field(default_factory=dict)
+
+    def get(self, partition: int) -> Any:
+        built = self.stages.get(partition)
+        if built is None or built[0] != self.generation:
+            stage = self.factory(partition)
+            prefix = f"{partition}:"
+            stage.restore(
+                (key[len(prefix) :], value)
+                for key, value in list(self.table.items())
+                if value is not None and key.startswith(prefix)
+            )
+            built = (self.generation, stage)
+            self.stages[partition] = built
+        return built[1]
+
+    def built(self, partition: int) -> bool:
+        built = self.stages.get(partition)
+        return built is not None and built[0] == self.generation
+
+    def flush(self, partition: int) -> None:
+        """Write one partition's pending changes (call inside an event of that partition)."""
+        prefix = f"{partition}:"
+        for key, value in self.get(partition).drain_changes():
+            if value is None:
+                self.table.pop(prefix + key, None)
+            else:
+                self.table[prefix + key] = value
+
+
+@dataclass
 class Storystream:
     """The faust app with its topics, tables and agents, built from one Settings object."""
 
@@ -156,21 +210,11 @@ class Storystream:
         await self.topics[DEADLETTER].send(key=event.message.key, value=letter.to_json())
 
 
-def dedup_batch(
-    stage: Deduplicator, decoded: list[tuple[EventT, Article]]
-) -> list[DedupVerdict | Exception]:
-    """Verdicts for a batch in one vectorized call; on failure, one by one to isolate it."""
-    items = [(article, delivery_of(event)) for event, article in decoded]
-    try:
-        return list(stage.check_many(items))
-    except Exception:  # noqa: BLE001 - find the message that broke the batch
-        verdicts: list[DedupVerdict | Exception] = []
-        for article, delivery in items:
-            try:
-                verdicts.append(stage.check(article, delivery))
-            except Exception as exc:  # noqa: BLE001
-                verdicts.append(exc)
-        return verdicts
+def sign_batch(articles: list[Article], config: DedupConfig) -> tuple[Any, Any, Any]:
+    """Signatures, shingle counts and band keys of a batch of articles, in one vectorized call."""
+    texts = [a.text or "" for a in articles]
+    sigs = signatures(texts, config.num_perm, config.seed, config.shingle)
+    return sigs.values, sigs.sizes, band_keys(sigs.values, config.bands, config.rows)
 
 
 def app_config(settings: Settings) -> dict[str, Any]:
@@ -222,8 +266,12 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
 
     topics = {
         ARTICLES_RAW: topic(ARTICLES_RAW, settings.raw_partitions),
-        # dedup and assign hold the global indexes: one ordered partition each (see README).
-        ARTICLES_NORMALIZED: topic(ARTICLES_NORMALIZED, 1),
+        # Dedup homes (keyed by canonical url) and band owners scale out together: the three
+        # dedup topics share one partition count, so a worker gets the same numbers of each.
+        ARTICLES_NORMALIZED: topic(ARTICLES_NORMALIZED, settings.dedup_partitions),
+        DEDUP_BANDS: topic(DEDUP_BANDS, settings.dedup_partitions),
+        DEDUP_MATCHES: topic(DEDUP_MATCHES, settings.dedup_partitions),
+        # assign holds the global story index: one ordered partition (see README).
         ARTICLES_DEDUPED: topic(ARTICLES_DEDUPED, 1),
         STORIES_ASSIGNMENTS: topic(STORIES_ASSIGNMENTS, settings.story_partitions),
         STORIES_UPDATES: topic(STORIES_UPDATES, settings.story_partitions),
@@ -235,7 +283,8 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
         return app.Table(name, default=None, partitions=partitions, key_type=str, value_type=bytes)
 
     tables = {
-        "dedup-state": table("dedup-state", 1),
+        "dedup-homes": table("dedup-homes", settings.dedup_partitions),
+        "dedup-bands": table("dedup-bands", settings.dedup_partitions),
         "assign-state": table("assign-state", 1),
         "story-members": table("story-members", settings.story_partitions),
         "story-index": table("story-index", settings.story_partitions),
@@ -271,14 +320,28 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
             api_key=settings.llm_api_key,
             timeout=settings.llm_timeout_seconds,
         )
-    dedup = StatefulStage(lambda: Deduplicator(dedup_config), tables["dedup-state"])
+    parts = settings.dedup_partitions
+    homes = PartitionedStage(lambda p: DedupHome(p, parts, dedup_config), tables["dedup-homes"])
+    owners = PartitionedStage(lambda p: BandOwner(p, parts, dedup_config), tables["dedup-bands"])
+    # The home agent reads articles and the band owners' answers for the same partitions.
+    home_inputs = app.topic(
+        ARTICLES_NORMALIZED,
+        DEDUP_MATCHES,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=parts,
+        internal=True,
+    )
     assign = StatefulStage(lambda: StoryAssigner(cluster_config), tables["assign-state"])
     book = StoryBook(tables["story-members"], tables["story-index"], tables["story-meta"])
     summarize = summarize_story_with(summary_config)
 
     @app.on_partitions_assigned.connect
     async def _rebuild_after_rebalance(sender: Any, assigned: Any, **kwargs: Any) -> None:
-        dedup.generation += 1
+        homes.generation += 1
+        owners.generation += 1
         assign.generation += 1
 
     batch = settings.batch_size
@@ -298,39 +361,148 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
                 except Exception as exc:  # noqa: BLE001 - the next message must still run
                     await ss.dead_letter("normalize", f"{type(exc).__name__}: {exc}", event)
                     continue
+                # Keyed by canonical url: every version and resend of an article meets at
+                # one dedup home partition.
                 await topics[ARTICLES_NORMALIZED].send(
-                    key=article.id.encode(), value=article.to_json()
+                    key=(article.url or article.id).encode(), value=article.to_json()
                 )
             ss.metrics.observe_batch("normalize", len(events), time.perf_counter() - started)
 
-    @app.agent(topics[ARTICLES_NORMALIZED], name="dedup")
-    async def dedup_agent(stream: faust.StreamT) -> None:
+    async def send_band(partition: int, key: str, value: bytes) -> None:
+        await topics[DEDUP_BANDS].send(key=key.encode(), value=value, partition=partition)
+
+    @app.agent(home_inputs, name="dedup-home")
+    async def dedup_home_agent(stream: faust.StreamT) -> None:
+        """Articles and band answers of this worker's home partitions, a batch at a time.
+
+        The batch is decided in memory; then verdicts and probes go out, then (once the
+        verdicts are acknowledged) the decisions to the band owners, and only then is the
+        state written: a crash before that redelivers the batch, which decides the same way.
+        """
         async for events in stream.take_events(batch, within=within):
             started = time.perf_counter()
-            stage = dedup.current()
-            decoded: list[tuple[EventT, Article]] = []
-            for event in events:
+            dedup_clock["active"] = time.time()
+            decoded: dict[int, Article] = {}
+            for i, event in enumerate(events):
+                if event.message.topic == DEDUP_MATCHES:
+                    continue
                 try:
-                    decoded.append((event, Article.from_json(event.message.value)))
+                    decoded[i] = Article.from_json(event.message.value)
                 except Exception as exc:  # noqa: BLE001
                     await ss.dead_letter("dedup", f"{type(exc).__name__}: {exc}", event)
-            verdicts = dedup_batch(stage, decoded)
-            for (event, article), verdict in zip(decoded, verdicts, strict=True):
-                if isinstance(verdict, Exception):
-                    await ss.dead_letter("dedup", f"{type(verdict).__name__}: {verdict}", event)
-                    continue
-                ss.metrics.duplicates.labels(kind=verdict.kind).inc()
-                await topics[ARTICLES_DEDUPED].send(
-                    key=article.id.encode(),
-                    value=DedupedArticle(article=article, verdict=verdict).to_json(),
-                )
+            signed: dict[int, tuple[Any, int, Any]] = {}
             if decoded:
-                # One partition feeds this stage: its state is logged under the batch's last
-                # event, and articles older than the window (in event time) leave the index.
-                with event_context(decoded[-1][0]):
-                    stage.expire(max(a.published for _, a in decoded))
-                    dedup.flush()
+                values, sizes, keys = sign_batch(list(decoded.values()), dedup_config)
+                for n, i in enumerate(decoded):
+                    signed[i] = (values[n], int(sizes[n]), keys[n])
+            verdicts: list[tuple[Article, DedupVerdict]] = []
+            probes: list[tuple[int, BandProbe]] = []
+            decisions: list[tuple[int, BandDecision]] = []
+            last: dict[int, EventT] = {}
+            event_time: dict[int, float] = {}
+            for i, event in enumerate(events):
+                part = event.message.partition
+                home = homes.get(part)
+                try:
+                    with event_context(event):
+                        if event.message.topic == DEDUP_MATCHES:
+                            decided = home.answer(BandAnswer.from_json(event.message.value))
+                            if decided is not None:
+                                verdicts.append((decided.article, decided.verdict))
+                                decisions.extend(decided.decisions)
+                        elif i in decoded:
+                            article = decoded[i]
+                            step = home.receive(
+                                article, delivery_of(event), *signed[i], time.time()
+                            )
+                            if step.verdict is not None:
+                                verdicts.append((article, step.verdict))
+                            probes.extend(step.probes)
+                            event_time[part] = max(
+                                event_time.get(part, article.published), article.published
+                            )
+                except Exception as exc:  # noqa: BLE001 - the next message must still run
+                    await ss.dead_letter("dedup", f"{type(exc).__name__}: {exc}", event)
+                last[part] = event
+            acks = []
+            for article, verdict in verdicts:
+                ss.metrics.duplicates.labels(kind=verdict.kind).inc()
+                acks.append(
+                    await topics[ARTICLES_DEDUPED].send(
+                        key=article.id.encode(),
+                        value=DedupedArticle(article=article, verdict=verdict).to_json(),
+                    )
+                )
+            for owner, probe in probes:
+                await send_band(owner, probe.article_id, probe.to_json())
+            for part in last:
+                homes.get(part).sent_all()
+            if decisions:
+                # Verdicts are on articles.deduped before any owner learns their roots, so a
+                # copy decided from a root never reaches the assign stage before its original.
+                await asyncio.gather(*acks)
+                for owner, decision in decisions:
+                    await send_band(owner, decision.article_id, decision.to_json())
+            for part, event in last.items():
+                with event_context(event):
+                    if part in event_time:  # older articles leave the index (event time)
+                        homes.get(part).expire(event_time[part])
+                    homes.flush(part)
             ss.metrics.observe_batch("dedup", len(events), time.perf_counter() - started)
+
+    @app.agent(topics[DEDUP_BANDS], name="dedup-bands")
+    async def dedup_bands_agent(stream: faust.StreamT) -> None:
+        async for events in stream.take_events(batch, within=within):
+            touched: dict[int, tuple[EventT, float]] = {}
+            for event in events:
+                part = event.message.partition
+                try:
+                    message = decode_band_message(event.message.value)
+                    owners.get(part).receive(message)
+                    if not isinstance(message, BandWatermark):
+                        dedup_clock["active"] = time.time()
+                except Exception as exc:  # noqa: BLE001
+                    await ss.dead_letter("dedup", f"{type(exc).__name__}: {exc}", event)
+                    continue
+                seen = touched.get(part, (event, float("-inf")))[1]
+                published = getattr(message, "published", seen)
+                touched[part] = (event, max(seen, published))
+            for part, (event, now) in touched.items():
+                owner = owners.get(part)
+                # Answers go out before the state that marks them given is written: a crash
+                # in between redelivers the probe, and the home ignores a repeated answer.
+                for answer in owner.advance(time.time()):
+                    await topics[DEDUP_MATCHES].send(
+                        key=answer.article_id.encode(), value=answer.to_json(),
+                        partition=answer.home,
+                    )
+                with event_context(event):
+                    if now > float("-inf"):
+                        owner.expire(now)
+                    owners.flush(part)
+
+    dedup_clock = {"active": 0.0, "marked": 0.0}  # last dedup traffic, last watermarks sent
+
+    @app.timer(settings.dedup_watermark_seconds)
+    async def dedup_watermarks() -> None:
+        """Each home partition tells every band owner how far its probes have been sent.
+
+        Every tick while this worker has dedup traffic (the last few seconds), else once a
+        second: an idle worker still lets the owners answer the other workers' probes.
+        """
+        if app.rebalancing:
+            return
+        now = time.time()
+        if now - dedup_clock["active"] > IDLE_AFTER and now - dedup_clock["marked"] < IDLE_MARKS:
+            return
+        mine = sorted(
+            tp.partition for tp in app.consumer.assignment() if tp.topic == ARTICLES_NORMALIZED
+        )
+        for part in mine:
+            payload = homes.get(part).watermark(now).to_json()
+            for owner in range(parts):
+                await send_band(owner, f"watermark/{part}", payload)
+        dedup_clock["marked"] = now
 
     @app.agent(topics[ARTICLES_DEDUPED], name="assign")
     async def assign_agent(stream: faust.StreamT) -> None:

@@ -57,6 +57,8 @@ class Settings:
     app_id: str = "storystream"
     raw_partitions: int = 4
     story_partitions: int = 4
+    dedup_partitions: int = 2
+    dedup_watermark_seconds: float = 0.1
     web_host: str = "127.0.0.1"
     web_port: int = 6066
     web_enabled: bool = True
@@ -93,6 +95,17 @@ class Settings:
             "STORYSTREAM_STORY_PARTITIONS",
             "story_partitions",
             "Partitions of stories.assignments and stories.updates (summaries scale out by story).",
+        ),
+        Setting(
+            "STORYSTREAM_DEDUP_PARTITIONS",
+            "dedup_partitions",
+            "Partitions of articles.normalized, dedup.bands and dedup.matches (dedup scales "
+            "out: home and band-owner partitions, see docs/dedup-scaleout.md).",
+        ),
+        Setting(
+            "STORYSTREAM_DEDUP_WATERMARK_SECONDS",
+            "dedup_watermark_seconds",
+            "How often each dedup home tells the band owners how far it has sent probes.",
         ),
         Setting("STORYSTREAM_WEB_HOST", "web_host", "Web server bind address."),
         Setting("STORYSTREAM_WEB_PORT", "web_port", "Web server port."),

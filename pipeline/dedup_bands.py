@@ -393,9 +393,9 @@ class DedupHome:
         self._last_order = order
         return BandWatermark(self.home, order)
 
-    def sent(self, article_id: str) -> None:
-        """The agent has handed every probe of ``article_id`` to the producer."""
-        self._unsent.pop(article_id, None)
+    def sent_all(self) -> None:
+        """The agent has handed every probe returned so far to the producer."""
+        self._unsent.clear()
 
     def receive(
         self, article: Article, delivery: str | None, signature: np.ndarray, size: int,

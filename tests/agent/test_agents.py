@@ -15,6 +15,8 @@ from schemas import (
     ARTICLES_DEDUPED,
     ARTICLES_NORMALIZED,
     DEADLETTER,
+    DEDUP_BANDS,
+    DEDUP_MATCHES,
     STORIES_ASSIGNMENTS,
     STORIES_UPDATES,
     Article,
@@ -24,6 +26,7 @@ from schemas import (
     StoryAssignment,
     StoryUpdate,
 )
+from schemas.bands import BandWatermark
 
 
 class CapturedTopic:
@@ -32,11 +35,14 @@ class CapturedTopic:
     def __init__(self, name: str) -> None:
         self.name = name
         self.sent: list[tuple[bytes | None, bytes]] = []
+        self.partitions: list[int | None] = []
 
     async def send(
-        self, key: bytes | None = None, value: bytes = b"", **_: object
+        self, key: bytes | None = None, value: bytes = b"", partition: int | None = None,
+        **_: object,
     ) -> asyncio.Future:
         self.sent.append((key, value))
+        self.partitions.append(partition)
         delivered = asyncio.get_running_loop().create_future()
         delivered.set_result(None)
         return delivered
@@ -51,6 +57,7 @@ def ss(tmp_path: Path):
         web_enabled=False,
         batch_within_seconds=0.05,
         summary_debounce_seconds=0.05,
+        dedup_partitions=2,
     )
     built = build_app(settings)
     built.app.finalize()
@@ -65,6 +72,8 @@ def ss(tmp_path: Path):
     for name in (
         ARTICLES_NORMALIZED,
         ARTICLES_DEDUPED,
+        DEDUP_BANDS,
+        DEDUP_MATCHES,
         STORIES_ASSIGNMENTS,
         STORIES_UPDATES,
         DEADLETTER,
@@ -107,8 +116,18 @@ async def test_normalize_agent_emits_articles_and_dead_letters_bad_input(ss):
     assert letter.reason
 
 
-async def test_dedup_agent_flags_a_resend_and_logs_its_state(ss):
+async def _deliver(agent, topic: str, value: bytes, partition: int, offset: int) -> None:
+    """Put one message on an agent's stream as if read from ``topic``/``partition``."""
+    channel = agent.stream().channel
+    message = agent.to_message(b"k", value, partition=partition, offset=offset)
+    message.topic = topic
+    await channel.put(await channel.decode(message))
+
+
+async def test_dedup_home_and_band_agents_decide_and_log_their_state(ss):
     out = ss.topics[ARTICLES_DEDUPED]
+    bands = ss.topics[DEDUP_BANDS]
+    matches = ss.topics[DEDUP_MATCHES]
     article = Article(
         id="a1",
         url="https://a.example/1",
@@ -120,13 +139,40 @@ async def test_dedup_agent_flags_a_resend_and_logs_its_state(ss):
         published=1_700_000_000.0,
         content_hash="h1",
     )
-    async with _agent(ss, "dedup").test_context() as agent:
-        await agent.put(value=article.to_json(), key=b"a1")
-        await agent.put(value=article.to_json(), key=b"a1")
+    async with (
+        _agent(ss, "dedup-home").test_context() as home,
+        _agent(ss, "dedup-bands").test_context() as owner,
+    ):
+        await _deliver(home, ARTICLES_NORMALIZED, article.to_json(), 1, 0)
+        await _settle(lambda: bands.sent)
+        assert out.sent == []  # undecided until the band owners answer
+        assert set(bands.partitions) <= {0, 1}
+        for n, ((_, probe), part) in enumerate(zip(bands.sent, bands.partitions, strict=True)):
+            await _deliver(owner, DEDUP_BANDS, probe, part, n)
+        probes = len(bands.sent)
+        assert matches.sent == []  # no watermark yet: earlier probes might still be coming
+        for part in (0, 1):
+            for home_part in (0, 1):
+                mark = BandWatermark(home_part, 1e12).to_json()
+                await _deliver(owner, DEDUP_BANDS, mark, part, 100 + 2 * home_part + part)
+        await _settle(lambda: len(matches.sent) == probes)
+        assert set(matches.partitions) == {1}  # answers go back to the article's home
+        for n, (_, answer) in enumerate(matches.sent):
+            await _deliver(home, DEDUP_MATCHES, answer, 1, n)
+        await _settle(lambda: len(out.sent) == 1)
+        decisions = [v for _, v in bands.sent[probes:]]
+        assert decisions and all(b'"decision"' in v for v in decisions)
+        await _deliver(home, ARTICLES_NORMALIZED, article.to_json(), 1, 1)  # a resend
         await _settle(lambda: len(out.sent) == 2)
     kinds = [DedupedArticle.from_json(v).verdict.kind for _, v in out.sent]
     assert kinds == ["original", "resend"]
-    assert ss.changelog, "dedup state must be written to its changelogged table"
+    logged = {(fut.message.channel.get_topic_name(), fut.message.partition, fut.message.key)
+              for (fut,), _ in ss.changelog}
+    # Home state on the article's partition, band state on the owners' partitions.
+    assert any("dedup-homes" in t and p == 1 and b"1:a/a1" in k for t, p, k in logged)
+    assert {p for t, p, k in logged if "dedup-bands" in t and b":p/a1" in k} == set(
+        bands.partitions[:probes]
+    )
 
 
 async def test_summarize_agent_publishes_one_update_per_burst(ss):

@@ -108,8 +108,7 @@ class Network:
             if step.verdict is not None:
                 self.verdicts[delivery] = step.verdict
             self.route(n, step.probes)
-            for _, probe in step.probes:
-                self.homes[n].sent(probe.article_id)
+            self.homes[n].sent_all()
         elif kind == "watermark":
             mark = self.homes[n].watermark(self.clock)
             for o in range(len(self.owners)):
@@ -276,7 +275,7 @@ def test_home_orders_and_watermark_hold_back_for_unsent_probes() -> None:
     assert step.verdict is None and {o for o, _ in step.probes} == set(probe_routes(keys, 3))
     order = step.probes[0][1].order
     assert home.watermark(200.0).order < order  # probes not handed to the producer yet
-    home.sent("x")
+    home.sent_all()
     assert home.watermark(200.0).order == 200.0
     assert home.next_order(150.0) > 200.0  # never behind a watermark already given
     again = home.receive(art("x", text, "https://a.example/x"), "d2", s.values[0],
