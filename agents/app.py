@@ -20,7 +20,7 @@ from agents.abstractive import AbstractiveBackend
 from agents.metrics import Metrics
 from agents.settings import Settings
 from agents.web import register_views
-from pipeline.cluster import ClusterConfig, StoryAssigner
+from pipeline.cluster import ClusterConfig, StoryAssigner, article_terms
 from pipeline.dedup import DedupConfig
 from pipeline.dedup_bands import BandOwner, DedupHome
 from pipeline.engine import summarize_story_with
@@ -427,10 +427,13 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
             acks = []
             for article, verdict in verdicts:
                 ss.metrics.duplicates.labels(kind=verdict.kind).inc()
+                # Tokenizing needs no shared state: done here, on the partitioned stage, so
+                # the single-partition assign stage only weighs and compares.
+                terms = None if not verdict.counts else article_terms(article, cluster_config)
+                deduped = DedupedArticle(article=article, verdict=verdict, terms=terms)
                 acks.append(
                     await topics[ARTICLES_DEDUPED].send(
-                        key=article.id.encode(),
-                        value=DedupedArticle(article=article, verdict=verdict).to_json(),
+                        key=article.id.encode(), value=deduped.to_json()
                     )
                 )
             for owner, probe in probes:
@@ -513,7 +516,9 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
                 with event_context(event):
                     try:
                         item = DedupedArticle.from_json(event.message.value)
-                        assignment = stage.assign(item.article, item.verdict, delivery_of(event))
+                        assignment = stage.assign(
+                            item.article, item.verdict, delivery_of(event), terms=item.terms
+                        )
                         assign.flush()
                     except Exception as exc:  # noqa: BLE001
                         await ss.dead_letter("assign", f"{type(exc).__name__}: {exc}", event)

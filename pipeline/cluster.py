@@ -16,7 +16,7 @@ import numpy as np
 import orjson
 
 from pipeline.text import STOPWORDS, WORD_RE, stable_hash
-from schemas.records import Article, DedupVerdict, StoryAssignment
+from schemas.records import Article, ArticleTerms, DedupVerdict, StoryAssignment
 
 # A capitalized phrase: capitalized words, optionally joined by "of"/"de"/"the"/... . Periods
 # end a phrase, so "Mr. Hale" gives "Mr" (a title, dropped) and "Hale".
@@ -416,6 +416,37 @@ class _Story:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+def article_terms(article: Article, config: ClusterConfig | None = None) -> ArticleTerms:
+    """The term statistics :meth:`StoryAssigner.represent` weighs: tokens, names, title, lede.
+
+    Needs no assigner state, so it can run in an earlier, partitioned stage.
+    """
+    cfg = config or ClusterConfig()
+    title = article.title or ""
+    body = article.text
+    if len(body) > cfg.max_body_chars:
+        cut = body.rfind(" ", 0, cfg.max_body_chars)
+        body = body[: cut if cut > 0 else cfg.max_body_chars]
+    stop = STOPWORDS
+    title_toks = WORD_RE.findall(title.lower()) if title else []
+    body_toks = WORD_RE.findall(body.lower())
+    counts = Counter(title_toks)
+    counts.update(body_toks)
+    title_words = [t for t in title_toks if len(t) > 1 and t not in stop]
+    for w in title_words:
+        counts[w] += cfg.title_weight - 1.0
+    keys = [t for t in counts if len(t) > 1 and t not in stop]
+    ents = Counter(_entity_keys(title + "\n" + body[: cfg.entity_chars]))
+    return ArticleTerms(
+        terms=keys,
+        term_counts=[float(counts[k]) for k in keys],
+        entities=list(ents),
+        entity_counts=[float(c) for c in ents.values()],
+        title=list(dict.fromkeys(title_words)),
+        lede=body_toks[: cfg.lede_tokens],
+    )
+
+
 class StoryAssigner:
     """Places each article in a story the moment it arrives.
 
@@ -460,9 +491,13 @@ class StoryAssigner:
     # ------------------------------------------------------------------ public API
 
     def assign(
-        self, article: Article, verdict: DedupVerdict, delivery: str | None = None
+        self, article: Article, verdict: DedupVerdict, delivery: str | None = None,
+        terms: ArticleTerms | None = None,
     ) -> StoryAssignment:
-        """Place one article; see the class docstring for the decision."""
+        """Place one article; see the class docstring for the decision.
+
+        ``terms``: the article's :func:`article_terms`, if an earlier stage computed them.
+        """
         if delivery is not None:
             seen = self._deliveries.get(delivery)
             if seen is not None:
@@ -475,7 +510,7 @@ class StoryAssigner:
                     merged_from=list(seen["merged"]),
                     related=list(seen["related"]),
                 )
-        result = self._assign(article, verdict)
+        result = self._assign(article, verdict, terms)
         if delivery is not None:
             self._deliveries[delivery] = {
                 "story": result.story_id,
@@ -617,25 +652,18 @@ class StoryAssigner:
                 self._df_dirty = np.concatenate([self._df_dirty, np.zeros(grow, np.bool_)])
         return ids
 
-    def represent(self, article: Article, learn: bool = True) -> _Doc:
-        """TF-IDF vectors of an article, updating document frequencies when ``learn``."""
+    def represent(
+        self, article: Article, learn: bool = True, terms: ArticleTerms | None = None
+    ) -> _Doc:
+        """TF-IDF vectors of an article, updating document frequencies when ``learn``.
+
+        ``terms`` are the article's :func:`article_terms` when an earlier stage computed them.
+        """
         cfg = self.config
-        title = article.title or ""
-        body = article.text
-        if len(body) > cfg.max_body_chars:
-            cut = body.rfind(" ", 0, cfg.max_body_chars)
-            body = body[: cut if cut > 0 else cfg.max_body_chars]
-        stop = STOPWORDS
-        title_toks = WORD_RE.findall(title.lower()) if title else []
-        body_toks = WORD_RE.findall(body.lower())
-        counts = Counter(title_toks)
-        counts.update(body_toks)
-        title_words = [t for t in title_toks if len(t) > 1 and t not in stop]
-        for w in title_words:
-            counts[w] += cfg.title_weight - 1.0
-        keys = [t for t in counts if len(t) > 1 and t not in stop]
-        ents = Counter(_entity_keys(title + "\n" + body[: cfg.entity_chars]))
-        ekeys = list(ents)
+        if terms is None:
+            terms = article_terms(article, cfg)
+        keys = terms.terms
+        ekeys = terms.entities
         allkeys = keys + ekeys
         if learn:
             ids = self._term_ids(allkeys)
@@ -651,17 +679,18 @@ class StoryAssigner:
         idf_all = top - _logs(seen + 1)
         idf_t = idf_all[: len(keys)]
         idf_e = idf_all[len(keys) :]
-        tcounts = np.fromiter(map(counts.__getitem__, keys), np.float64, len(keys))
-        terms = _normalize_array(keys, (1.0 + _logs(tcounts)) * idf_t, cfg.max_article_terms)
-        ecounts = np.fromiter(ents.values(), np.float64, len(ekeys))
+        tcounts = np.array(terms.term_counts, np.float64)
+        vec = _normalize_array(keys, (1.0 + _logs(tcounts)) * idf_t, cfg.max_article_terms)
+        ecounts = np.array(terms.entity_counts, np.float64)
         entities = _normalize_array(ekeys, (1.0 + _logs(ecounts)) * idf_e, cfg.max_article_entities)
         idf = dict(zip(keys, idf_t.tolist(), strict=True))
-        tvec = _normalize_items([(t, idf[t]) for t in dict.fromkeys(title_words)], 30)
+        title_words = terms.title
+        tvec = _normalize_items([(t, idf[t]) for t in title_words], 30)
         lede_keys = dict.fromkeys(title_words)
-        lede_keys.update(dict.fromkeys(body_toks[: cfg.lede_tokens]))
+        lede_keys.update(dict.fromkeys(terms.lede))
         lede = _normalize_items([(t, idf[t]) for t in lede_keys if t in idf], 40)
         return _Doc(
-            terms,
+            vec,
             entities,
             tvec,
             article.published,
@@ -898,7 +927,9 @@ class StoryAssigner:
         self._article_story[article_id] = story_id
         self._dirty["a:" + article_id] = None
 
-    def _assign(self, article: Article, verdict: DedupVerdict) -> StoryAssignment:
+    def _assign(
+        self, article: Article, verdict: DedupVerdict, terms: ArticleTerms | None = None
+    ) -> StoryAssignment:
         known = self._article_story.get(article.id)
         dup_of = verdict.duplicate_of
         if verdict.kind in ("resend", "revision"):
@@ -919,7 +950,7 @@ class StoryAssigner:
                 self._touch(story, article)
                 self._link(article.id, story.id)
                 return self._answer(story.id, article, verdict, 1.0, False, [])
-        doc = self.represent(article)
+        doc = self.represent(article, terms=terms)
         scored = self._scored(doc)
         merged: list[str] = []
         if scored and scored[0][0] >= self.config.join_probability:

@@ -11,6 +11,7 @@ from schemas.bands import (
 from schemas.records import (
     SCHEMA_VERSION,
     Article,
+    ArticleTerms,
     CitedText,
     DeadLetter,
     DedupedArticle,
@@ -50,6 +51,7 @@ __all__ = [
     "STORIES_ASSIGNMENTS",
     "STORIES_UPDATES",
     "Article",
+    "ArticleTerms",
     "BandAnswer",
     "BandDecision",
     "BandMatch",

@@ -162,11 +162,35 @@ class DedupVerdict(Record):
 
 
 @dataclass(slots=True)
+class ArticleTerms(Record):
+    """An article's term statistics for story assignment, computed before the assign stage.
+
+    Tokenizing is per-article work that needs no shared state, so the partitioned dedup stage
+    does it and the single-partition assign stage only weighs and compares. ``terms`` are the
+    content words in first-seen order with their counts (title words weighted), ``entities``
+    the name keys with their counts, ``title`` the title's content words, ``lede`` the body's
+    opening tokens.
+    """
+
+    terms: list[str]
+    term_counts: list[float]
+    entities: list[str]
+    entity_counts: list[float]
+    title: list[str]
+    lede: list[str]
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(slots=True)
 class DedupedArticle(Record):
-    """An article with its dedup verdict: the value on ``articles.deduped``."""
+    """An article with its dedup verdict: the value on ``articles.deduped``.
+
+    ``terms`` (optional) saves the assign stage from tokenizing the article again.
+    """
 
     article: Article
     verdict: DedupVerdict
+    terms: ArticleTerms | None = None
     schema_version: int = SCHEMA_VERSION
 
 
