@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 DAY = 86400.0
 IDLE_AFTER = 5.0  # seconds without dedup traffic after which watermarks slow down
 IDLE_MARKS = 1.0  # seconds between watermarks of an idle worker
+STALL_WARNING_SECONDS = 30.0  # a band owner warns when probes wait longer than this
 
 
 @contextlib.contextmanager
@@ -453,6 +454,8 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
                     homes.flush(part)
             ss.metrics.observe_batch("dedup", len(events), time.perf_counter() - started)
 
+    stall_warned: dict[int, float] = {}
+
     @app.agent(topics[DEDUP_BANDS], name="dedup-bands")
     async def dedup_bands_agent(stream: faust.StreamT) -> None:
         async for events in stream.take_events(batch, within=within):
@@ -483,6 +486,14 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
                     if now > float("-inf"):
                         owner.expire(now)
                     owners.flush(part)
+                stuck, behind = owner.waiting(time.time(), STALL_WARNING_SECONDS)
+                if stuck and time.time() - stall_warned.get(part, 0.0) > STALL_WARNING_SECONDS:
+                    stall_warned[part] = time.time()
+                    log.warning(
+                        "dedup band partition %d: %d probes unanswered for over %.0f s;"
+                        " watermarks behind from home partitions %s",
+                        part, stuck, STALL_WARNING_SECONDS, behind,
+                    )
 
     dedup_clock = {"active": 0.0, "marked": 0.0}  # last dedup traffic, last watermarks sent
 

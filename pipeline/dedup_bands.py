@@ -93,6 +93,7 @@ class _Held:
     answered: bool
     root: str | None
     ready_since: float | None = None  # wall time its answer first waited for a root
+    seen_at: float | None = None  # wall time of the first advance that found it unanswered
 
 
 class BandOwner:
@@ -187,6 +188,10 @@ class BandOwner:
             now: Wall-clock time, for the bound on waiting for roots.
         """
         mark = self.watermark
+        for aid in self._unanswered:
+            held = self._held[aid]
+            if held.seen_at is None:
+                held.seen_at = now
         ready = sorted(
             (self._held[a] for a in self._unanswered if self._held[a].probe.order <= mark),
             key=lambda h: _rank(h.probe.order, h.probe.article_id),
@@ -206,6 +211,22 @@ class BandOwner:
                 BandAnswer(held.probe.article_id, self.partition, held.probe.home, matches)
             )
         return answers
+
+    def waiting(self, now: float, longer_than: float) -> tuple[int, list[int]]:
+        """Probes unanswered for more than ``longer_than`` seconds, and the homes whose
+        watermark has not reached the oldest of them (for a stall warning)."""
+        old = [
+            h for a in self._unanswered
+            if (h := self._held[a]).seen_at is not None and now - h.seen_at > longer_than
+        ]
+        if not old:
+            return 0, []
+        first = min(h.probe.order for h in old)
+        behind = [
+            home for home in range(self.homes)
+            if self._marks.get(home, float("-inf")) < first
+        ]
+        return len(old), behind
 
     def _matches(self, held: BandProbe | _Held) -> list[BandMatch]:
         probe = held.probe if isinstance(held, _Held) else held

@@ -45,7 +45,8 @@ def _home_partition(url: str, partitions: int = 2) -> int:
     return (murmur2(url.encode()) & 0x7FFFFFFF) % partitions
 
 
-def _verdict(base_url: str, article_id: str, timeout: float) -> dict:
+def _verdict(worker: WorkerProcess, article_id: str, timeout: float) -> dict:
+    base_url = worker.base_url
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -55,7 +56,9 @@ def _verdict(base_url: str, article_id: str, timeout: float) -> dict:
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise AssertionError(f"{article_id} not assigned within {timeout} s")
+    raise AssertionError(
+        f"{article_id} not assigned within {timeout} s; worker log:\n{worker.log_tail(80)}"
+    )
 
 
 def _post(base_url: str, articles: list[dict]) -> None:
@@ -87,19 +90,19 @@ def test_copies_on_other_homes_are_found_and_a_dead_worker_loses_nothing(tmp_pat
                 worker.wait_ready(90)
             first, second = workers
             _post(first.base_url, [original])
-            first_seen = _verdict(second.base_url, "bridge-1", 90)
+            first_seen = _verdict(second, "bridge-1", 90)
             assert first_seen["verdict"]["kind"] == "original"
             assert first_seen["article"]["url"] == original["url"]  # the key of its home
             _post(first.base_url, [*copies, original])  # two copies and a resend
-            got = {a["id"]: _verdict(second.base_url, a["id"], 90)["verdict"] for a in copies}
+            got = {a["id"]: _verdict(second, a["id"], 90)["verdict"] for a in copies}
             assert got["bridge-2"]["kind"] == "syndicated"
             assert got["bridge-3"]["kind"] in ("light_edit", "syndicated")
             assert {v["duplicate_of"] for v in got.values()} == {"bridge-1"}
             first.stop(kill=True)  # the survivor takes over every partition and its state
             _post(second.base_url, [later])
-            verdict = _verdict(second.base_url, "bridge-4", 120)["verdict"]
+            verdict = _verdict(second, "bridge-4", 120)["verdict"]
             assert (verdict["kind"], verdict["duplicate_of"]) == ("syndicated", "bridge-1")
-            story = _verdict(second.base_url, "bridge-1", 10)["story_id"]
+            story = _verdict(second, "bridge-1", 10)["story_id"]
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 page = httpx.get(f"{second.base_url}/api/stories/{story}", timeout=2)

@@ -224,6 +224,7 @@ def test_owner_waits_for_every_home_and_answers_in_order() -> None:
     owner.receive(_probe("a", text, 1.0, home=0))
     owner.receive(BandWatermark(0, 5.0))
     assert owner.advance(0.0) == []  # home 1 has not said how far it got
+    assert owner.waiting(31.0, 30.0) == (2, [1])  # home 1 holds both back
     owner.receive(BandWatermark(1, 1.5))
     first = owner.advance(0.0)
     assert [(a.article_id, a.matches) for a in first] == [("a", [])]
