@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/dup_bench.py CORPUS.jsonl [CORPUS2.jsonl ...] [--seed 7]
-        [--index-size 500000] [--json OUT.json]
+        [--index-size 500000] [--partitions 4] [--json OUT.json]
 
 The corpus articles are streamed in date order; for a third of them 1-3 later variants are
 generated (each a different kind): resend (same url and text), revision (same url, one
@@ -34,12 +34,14 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.dedup import BandIndex, DedupConfig, Deduplicator  # noqa: E402
+from pipeline.dedup_bands import BandOwner, DedupHome  # noqa: E402
 from pipeline.minhash import (  # noqa: E402
     band_keys,
     shingle_hashes_reference,
     signatures,
     to_lean,
 )
+from pipeline.text import stable_hash  # noqa: E402
 from schemas.records import Article  # noqa: E402
 
 KINDS = ("resend", "revision", "syndicated", "light_edit")
@@ -175,6 +177,52 @@ def run_stream(items: list[Item], cfg: DedupConfig, batch: int = 64) -> list:
         verdicts += d.check_many([(it.article, f"bench/0/{i + j}") for j, it in enumerate(chunk)])
         d.expire(max(it.article.published for it in chunk))
     return verdicts, d
+
+
+def run_partitioned(items: list[Item], cfg: DedupConfig, partitions: int, batch: int = 64) -> list:
+    """Verdicts from the band-partitioned protocol (homes and band owners, no Kafka).
+
+    Articles go to the home of their url in batches, as the agents take them; after each batch
+    every home sends its watermark, and answers and decisions flow until every article of the
+    batch is decided.
+    """
+    homes = [DedupHome(h, partitions, cfg) for h in range(partitions)]
+    owners = [BandOwner(o, partitions, cfg) for o in range(partitions)]
+    verdicts: dict[str, object] = {}
+    for lo in range(0, len(items), batch):
+        chunk = items[lo : lo + batch]
+        sigs = signatures([it.article.text for it in chunk], cfg.num_perm, cfg.seed, cfg.shingle)
+        keys = band_keys(sigs.values, cfg.bands, cfg.rows)
+        for j, it in enumerate(chunk):
+            a = it.article
+            h = int(stable_hash(a.url or a.id), 16) % partitions
+            delivery = f"bench/0/{lo + j}"
+            step = homes[h].receive(
+                a, delivery, sigs.values[j], int(sigs.sizes[j]), keys[j], float(lo + j)
+            )
+            if step.verdict is not None:
+                verdicts[delivery] = step.verdict
+            for o, probe in step.probes:
+                owners[o].receive(probe)
+        for home in homes:
+            home.sent_all()
+            mark = home.watermark(float(lo + len(chunk)))
+            for owner in owners:
+                owner.receive(mark)
+        while True:
+            answers = [a for owner in owners for a in owner.advance(0.0)]
+            if not answers:
+                break
+            for answer in answers:
+                decided = homes[answer.home].answer(answer)
+                if decided is not None:
+                    verdicts[decided.delivery] = decided.verdict
+                    for o, decision in decided.decisions:
+                        owners[o].receive(decision)
+        now = max(it.article.published for it in chunk)
+        for node in (*homes, *owners):
+            node.expire(now)
+    return [verdicts[f"bench/0/{i}"] for i in range(len(items))]
 
 
 def corpus_copies(items: list[Item], shingle: int, min_containment: float) -> dict[str, str]:
@@ -435,6 +483,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="exact shingle containment at which two corpus articles are copies")
     ap.add_argument("--datasketch-size", type=int, default=0,
                     help="also time datasketch MinHashLSH with this many indexed (memory-heavy)")
+    ap.add_argument("--partitions", type=int, default=0,
+                    help="also run the band-partitioned protocol over this many partitions "
+                    "and compare its verdicts with the single worker's")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
 
@@ -467,6 +518,21 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_per_s": len(items) / stream_cpu,
         "state_bytes_per_article": d.state_bytes()["per_article"],
     }
+    if args.partitions:
+        cpu = time.process_time()
+        split = run_partitioned(items, cfg, args.partitions)
+        part_cpu = time.process_time() - cpu
+        same = sum(
+            (a.kind, a.duplicate_of) == (b.kind, b.duplicate_of)
+            for a, b in zip(split, verdicts, strict=True)
+        )
+        result["partitioned"] = {
+            "partitions": args.partitions,
+            "same_verdicts": same,
+            "messages": len(items),
+            "cpu_per_s": len(items) / part_cpu,
+            **{k: v for k, v in score(items, split, group).items() if k in ("precision", "recall")},
+        }
     result["config"] = cfg.__dict__
     result["signature_speed"] = signature_speed([it.article.text for it in items], cfg)
     if args.index_size:
@@ -505,6 +571,12 @@ def _print(r: dict) -> None:
           f"other false merges: {r['other_false_merges']}")
     for ex in r["false_positive_examples"]:
         print("  false positive:", ex)
+    pt = r.get("partitioned")
+    if pt:
+        print(f"band-partitioned over {pt['partitions']} partitions: {pt['same_verdicts']} of "
+              f"{pt['messages']} verdicts equal to the single worker's; precision "
+              f"{pt['precision']:.4f} recall {pt['recall']:.4f}; {pt['cpu_per_s']:.0f} msg/s CPU "
+              f"with every home and owner in one process")
     sp = r["signature_speed"]
     print(f"signatures: {sp['cpu_per_s']:.0f} articles/s CPU ({sp['wall_per_s']:.0f} wall), "
           f"mean {sp['mean_words']} words; datasketch update_batch "

@@ -105,6 +105,8 @@ class BandOwner:
     :func:`~pipeline.dedup.is_copy`. An answer waits until the roots of its matches are known
     (their homes send decisions here); a candidate is always earlier than the probe, so this
     never waits on the probe itself, and ``root_wait_seconds`` bounds the wait in any case.
+    Stored texts are keyed by (article id, version): version 0 is the article as first probed,
+    later versions are the index-only texts of its revisions.
 
     Args:
         partition: This band partition's number.
@@ -122,11 +124,11 @@ class BandOwner:
         self.homes = homes
         self.config = config or DedupConfig()
         self.root_wait_seconds = root_wait_seconds
-        self._held: dict[str, _Held] = {}
-        self._by_key: dict[int, list[str]] = {}
+        self._held: dict[_Key, _Held] = {}
+        self._by_key: dict[int, list[_Key]] = {}
         self._marks: dict[int, float] = {}
-        self._unanswered: set[str] = set()
-        self._expiry: list[tuple[float, str]] = []
+        self._unanswered: set[_Key] = set()
+        self._expiry: list[tuple[float, _Key]] = []
         self._changes: dict[str, bytes | None] = {}
         self.late_probes = 0
 
@@ -145,17 +147,18 @@ class BandOwner:
         if isinstance(message, BandWatermark):
             self.mark(message.home, message.order)
         elif isinstance(message, BandDecision):
-            self.set_root(message.article_id, message.root)
+            self.set_root(message.article_id, message.root, message.version)
         else:
             self.offer(message)
 
     def offer(self, probe: BandProbe) -> None:
         """Store a probe. A redelivered probe of a stored article is answered again."""
-        held = self._held.get(probe.article_id)
+        key = (probe.article_id, probe.version)
+        held = self._held.get(key)
         if held is not None:
             if not held.probe.index_only:
                 held.answered = False
-                self._unanswered.add(probe.article_id)
+                self._unanswered.add(key)
             return
         if probe.order <= self._marks.get(probe.home, float("-inf")):
             self.late_probes += 1  # its home's clock went back: see docs/dedup-scaleout.md
@@ -165,7 +168,7 @@ class BandOwner:
         )
         self._insert(held)
         if not probe.index_only:
-            self._unanswered.add(probe.article_id)
+            self._unanswered.add(key)
         self._record(held)
 
     def mark(self, home: int, order: float) -> None:
@@ -174,9 +177,9 @@ class BandOwner:
             self._marks[home] = order
             self._changes[f"w/{home}"] = orjson.dumps(order)
 
-    def set_root(self, article_id: str, root: str) -> None:
+    def set_root(self, article_id: str, root: str, version: int = 0) -> None:
         """A decided article's root original (itself for an original)."""
-        held = self._held.get(article_id)
+        held = self._held.get((article_id, version))
         if held is not None and held.root != root:
             held.root = root
             self._record(held)
@@ -188,12 +191,12 @@ class BandOwner:
             now: Wall-clock time, for the bound on waiting for roots.
         """
         mark = self.watermark
-        for aid in self._unanswered:
-            held = self._held[aid]
+        for key in self._unanswered:
+            held = self._held[key]
             if held.seen_at is None:
                 held.seen_at = now
         ready = sorted(
-            (self._held[a] for a in self._unanswered if self._held[a].probe.order <= mark),
+            (self._held[k] for k in self._unanswered if self._held[k].probe.order <= mark),
             key=lambda h: _rank(h.probe.order, h.probe.article_id),
         )
         answers = []
@@ -205,7 +208,7 @@ class BandOwner:
                 if now - held.ready_since < self.root_wait_seconds:
                     continue
             held.answered = True
-            self._unanswered.discard(held.probe.article_id)
+            self._unanswered.discard((held.probe.article_id, held.probe.version))
             self._record(held)
             answers.append(
                 BandAnswer(held.probe.article_id, self.partition, held.probe.home, matches)
@@ -216,8 +219,8 @@ class BandOwner:
         """Probes unanswered for more than ``longer_than`` seconds, and the homes whose
         watermark has not reached the oldest of them (for a stall warning)."""
         old = [
-            h for a in self._unanswered
-            if (h := self._held[a]).seen_at is not None and now - h.seen_at > longer_than
+            h for k in self._unanswered
+            if (h := self._held[k]).seen_at is not None and now - h.seen_at > longer_than
         ]
         if not old:
             return 0, []
@@ -228,22 +231,22 @@ class BandOwner:
         ]
         return len(old), behind
 
-    def _matches(self, held: BandProbe | _Held) -> list[BandMatch]:
-        probe = held.probe if isinstance(held, _Held) else held
+    def _matches(self, held: _Held) -> list[BandMatch]:
+        probe = held.probe
         rank = _rank(probe.order, probe.article_id)
-        seen: set[str] = set()
+        seen: set[_Key] = set()
         out = []
-        for key in probe.keys:
-            for cid in self._by_key.get(key, ()):
-                if cid in seen or cid == probe.article_id:
+        for band_key in probe.keys:
+            for key in self._by_key.get(band_key, ()):
+                if key in seen or key[0] == probe.article_id:
                     continue
-                seen.add(cid)
-                cand = self._held[cid]
-                if _rank(cand.probe.order, cid) >= rank:
+                seen.add(key)
+                cand = self._held[key]
+                if _rank(cand.probe.order, key[0]) >= rank:
                     continue
                 j = _jaccard(cand.signature, held.signature)
                 if is_copy(j, probe.size, cand.probe.size, self.config):
-                    out.append(BandMatch(cid, cand.root, j, cand.probe.order))
+                    out.append(BandMatch(key[0], cand.root, j, cand.probe.order))
         return out
 
     def expire(self, now: float) -> int:
@@ -251,15 +254,15 @@ class BandOwner:
         cutoff = now - self.config.window_seconds
         removed = 0
         while self._expiry and self._expiry[0][0] < cutoff:
-            published, aid = heapq.heappop(self._expiry)
-            held = self._held.get(aid)
+            published, key = heapq.heappop(self._expiry)
+            held = self._held.get(key)
             if held is None or held.probe.published != published:
                 continue
             if not held.answered:  # still owed an answer: keep it until it is given
-                heapq.heappush(self._expiry, (published, aid))
+                heapq.heappush(self._expiry, (published, key))
                 break
-            self._remove(aid)
-            self._changes[f"p/{aid}"] = None
+            self._remove(key)
+            self._changes[_record_key(key)] = None
             removed += 1
         return removed
 
@@ -279,35 +282,44 @@ class BandOwner:
             elif key.startswith("p/"):
                 rec = orjson.loads(value)
                 probe = BandProbe.from_dict(rec["probe"])
-                if probe.article_id in self._held:
-                    self._remove(probe.article_id)
+                held_key = (probe.article_id, probe.version)
+                if held_key in self._held:
+                    self._remove(held_key)
                 held = _Held(probe, decode_signature(probe.signature), rec["a"], rec.get("r"))
                 self._insert(held)
                 if not held.answered:
-                    self._unanswered.add(probe.article_id)
+                    self._unanswered.add(held_key)
 
     def _insert(self, held: _Held) -> None:
-        aid = held.probe.article_id
-        self._held[aid] = held
-        for key in held.probe.keys:
-            self._by_key.setdefault(key, []).append(aid)
-        heapq.heappush(self._expiry, (held.probe.published, aid))
+        key = (held.probe.article_id, held.probe.version)
+        self._held[key] = held
+        for band_key in held.probe.keys:
+            self._by_key.setdefault(band_key, []).append(key)
+        heapq.heappush(self._expiry, (held.probe.published, key))
 
-    def _remove(self, aid: str) -> None:
-        held = self._held.pop(aid)
-        self._unanswered.discard(aid)
-        for key in held.probe.keys:
-            ids = self._by_key.get(key)
-            if ids is not None and aid in ids:
-                ids.remove(aid)
-                if not ids:
-                    del self._by_key[key]
+    def _remove(self, key: _Key) -> None:
+        held = self._held.pop(key)
+        self._unanswered.discard(key)
+        for band_key in held.probe.keys:
+            keys = self._by_key.get(band_key)
+            if keys is not None and key in keys:
+                keys.remove(key)
+                if not keys:
+                    del self._by_key[band_key]
 
     def _record(self, held: _Held) -> None:
         rec: dict[str, object] = {"probe": held.probe, "a": held.answered}
         if held.root is not None:
             rec["r"] = held.root
-        self._changes[f"p/{held.probe.article_id}"] = orjson.dumps(rec)
+        self._changes[_record_key((held.probe.article_id, held.probe.version))] = orjson.dumps(rec)
+
+
+_Key = tuple[str, int]  # (article id, version)
+
+
+def _record_key(key: _Key) -> str:
+    """The state record key of a stored probe: ``p/<version>/<article id>``."""
+    return f"p/{key[1]}/{key[0]}"
 
 
 # -- home -------------------------------------------------------------------------------------
@@ -338,8 +350,8 @@ class _Pending:
     order: float
     owners: list[int]
     answers: dict[int, list[BandMatch]] = field(default_factory=dict)
-    # Revised texts indexed while undecided: (version id, owners) told the root on decision.
-    versions: list[tuple[str, list[int]]] = field(default_factory=list)
+    # Revised texts indexed while undecided: (version, owners) told the root on decision.
+    versions: list[tuple[int, list[int]]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -479,8 +491,10 @@ class DedupHome:
             self._save(known)
         self._memo(pending.delivery, pending.article, verdict)
         decisions = [(o, BandDecision(pending.article.id, root)) for o in pending.owners]
-        for vid, owners in pending.versions:
-            decisions.extend((o, BandDecision(vid, root)) for o in owners)
+        for version, owners in pending.versions:
+            decisions.extend(
+                (o, BandDecision(pending.article.id, root, version=version)) for o in owners
+            )
         return Decided(pending.article, verdict, pending.delivery, decisions)
 
     def expire(self, now: float) -> int:
@@ -535,7 +549,7 @@ class DedupHome:
                         int(o): [BandMatch.from_dict(m) for m in ms]
                         for o, ms in rec["answers"].items()
                     },
-                    [(vid, list(owners)) for vid, owners in rec.get("versions", [])],
+                    [(int(v), list(owners)) for v, owners in rec.get("versions", [])],
                 )
                 self._pending[pending.article.id] = pending
                 self._last_order = max(self._last_order, pending.order)
@@ -588,25 +602,26 @@ class DedupHome:
             # The new text is indexed too, so copies of it are found; its root is the article's
             # (told to the owners later when the article itself is still undecided).
             order = self.next_order(now)
-            vid = f"{known.id}~{known.revisions}"
+            version = known.revisions
             sig_text = encode_signature(signature)
             routes = sorted(probe_routes(keys, self.partitions).items())
             undecided = self._pending.get(known.id)
             if undecided is not None:
-                undecided.versions.append((vid, [owner for owner, _ in routes]))
+                undecided.versions.append((version, [owner for owner, _ in routes]))
                 self._save_pending(undecided)
             step.probes = [
                 (
                     owner,
                     BandProbe(
-                        vid, self.home, order, known.published, size, sig_text,
+                        known.id, self.home, order, known.published, size, sig_text,
                         [int(keys[b]) for b in bands], index_only=True,
                         root=None if undecided is not None else known.root or known.id,
+                        version=version,
                     ),
                 )
                 for owner, bands in routes
             ]
-            self._unsent[vid] = order
+            self._unsent[f"{version}/{known.id}"] = order
         return step
 
     def _memo(self, delivery: str | None, article: Article, verdict: DedupVerdict) -> HomeStep:

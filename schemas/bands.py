@@ -17,7 +17,8 @@ class BandProbe(Record):
     ``order`` is the global order key the home gave the article (ties go to the smaller id);
     ``signature`` is the MinHash signature as base64 of little-endian uint32 values. An
     ``index_only`` probe (the new text of a revised article) is stored for later articles to
-    match against but gets no answer; its ``root`` is already known.
+    match against but gets no answer; its ``root`` is known unless the article itself is still
+    undecided (a decision with its ``version`` follows). Version 0 is the article's own probe.
     """
 
     article_id: str
@@ -29,6 +30,7 @@ class BandProbe(Record):
     keys: list[int]
     index_only: bool = False
     root: str | None = None
+    version: int = 0
     type: str = "probe"
     schema_version: int = SCHEMA_VERSION
 
@@ -49,6 +51,7 @@ class BandDecision(Record):
 
     article_id: str
     root: str
+    version: int = 0  # which indexed text of the article (0: the article as first probed)
     type: str = "decision"
     schema_version: int = SCHEMA_VERSION
 

@@ -170,7 +170,7 @@ async def test_dedup_home_and_band_agents_decide_and_log_their_state(ss):
               for (fut,), _ in ss.changelog}
     # Home state on the article's partition, band state on the owners' partitions.
     assert any("dedup-homes" in t and p == 1 and b"1:a/a1" in k for t, p, k in logged)
-    assert {p for t, p, k in logged if "dedup-bands" in t and b":p/a1" in k} == set(
+    assert {p for t, p, k in logged if "dedup-bands" in t and b":p/0/a1" in k} == set(
         bands.partitions[:probes]
     )
 

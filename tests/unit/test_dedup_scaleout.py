@@ -47,6 +47,8 @@ def _stream(seed: int) -> list[Article]:
         revised = text + "\n" + make_text(77 + i, paragraphs=1)
         items.append(art(f"o{i}", revised, f"https://home{i % 3}.example/{i}"))
         items.append(art(f"late-copy{i}", revised, f"https://late.example/{i}"))
+        # An id that looks like a revision's: revisions are kept apart from real articles.
+        items.append(art(f"o{i}~1", edit_words(text, 0.05, seed=i), f"https://other.example/{i}"))
     return items
 
 
