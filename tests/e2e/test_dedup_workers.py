@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
+from aiokafka import AIOKafkaConsumer
 from aiokafka.partitioner import murmur2
 
 from agents.broker import EmbeddedBroker
+from schemas import ARTICLES_DEDUPED, ARTICLES_NORMALIZED, DEDUP_BANDS, DEDUP_MATCHES
 from tests.integration.conftest import WorkerProcess
 
 pytestmark = pytest.mark.e2e
@@ -61,6 +64,33 @@ def _verdict(worker: WorkerProcess, article_id: str, timeout: float) -> dict:
     )
 
 
+async def _topic_dump(broker: EmbeddedBroker) -> str:
+    """What the dedup topics hold (watermarks summarized), for a failure message."""
+    lines = []
+    for topic in (ARTICLES_NORMALIZED, DEDUP_BANDS, DEDUP_MATCHES, ARTICLES_DEDUPED):
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        try:
+            records = []
+            for _ in range(4):
+                batch = await consumer.getmany(timeout_ms=500)
+                for tp, messages in batch.items():
+                    records += [(tp.partition, m.offset, m.value) for m in messages]
+        finally:
+            await consumer.stop()
+        marks: dict[tuple[int, int], tuple[int, float]] = {}
+        for part, offset, value in records:
+            if b'"watermark"' in value:
+                mark = orjson.loads(value)
+                marks[(part, mark["home"])] = (offset, mark["order"])
+            else:
+                lines.append(f"{topic}[{part}]@{offset}: {value[:120]!r}")
+        lines += [f"{topic}[{p}] last watermark of home {h}: {m}" for (p, h), m in marks.items()]
+    return "\n".join(lines)
+
+
 def _post(base_url: str, articles: list[dict]) -> None:
     posted = httpx.post(f"{base_url}/api/articles", content=orjson.dumps(articles), timeout=10)
     assert posted.status_code == 202, posted.text
@@ -100,7 +130,10 @@ def test_copies_on_other_homes_are_found_and_a_dead_worker_loses_nothing(tmp_pat
             assert {v["duplicate_of"] for v in got.values()} == {"bridge-1"}
             first.stop(kill=True)  # the survivor takes over every partition and its state
             _post(second.base_url, [later])
-            verdict = _verdict(second, "bridge-4", 120)["verdict"]
+            try:
+                verdict = _verdict(second, "bridge-4", 120)["verdict"]
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{asyncio.run(_topic_dump(broker))}") from None
             assert (verdict["kind"], verdict["duplicate_of"]) == ("syndicated", "bridge-1")
             story = _verdict(second, "bridge-1", 10)["story_id"]
             deadline = time.monotonic() + 60
