@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 
 DAY = 86400.0
 IDLE_AFTER = 5.0  # seconds without dedup traffic after which watermarks slow down
-IDLE_MARKS = 1.0  # seconds between watermarks of an idle worker
+IDLE_MARKS = 0.5  # seconds between watermarks of an idle worker
 STALL_WARNING_SECONDS = 30.0  # a band owner warns when probes wait longer than this
 
 
@@ -218,6 +218,37 @@ def sign_batch(articles: list[Article], config: DedupConfig) -> tuple[Any, Any, 
     return sigs.values, sigs.sizes, band_keys(sigs.values, config.bands, config.rows)
 
 
+def keep_unprocessed_unacked(app: faust.App) -> None:
+    """Never acknowledge a message fetched before the current rebalance generation.
+
+    faust skips the events it fetched before a rebalance (or while flow is paused for one) but
+    still acknowledges them, so their offsets get committed and the messages are never read
+    again: an article posted while a worker dies could vanish. With this guard such an ack is
+    refused; after the rebalance the consumer seeks back to the committed offset and the
+    message is delivered again (the stages are idempotent, so a message that was in fact
+    processed just gets its first answer again). faust's compiled stream iterator acknowledges
+    skipped events inline, past the consumer, so streams use its pure-Python iterator, which
+    acknowledges through the consumer and so through this guard.
+    """
+    faust.streams._CStreamIterator = None
+    new_consumer = app._new_consumer
+
+    def make_consumer() -> Any:
+        consumer = new_consumer()
+        ack = consumer.ack
+
+        def guarded_ack(message: Any) -> bool:
+            stale = getattr(message, "generation_id", app.consumer_generation_id)
+            if stale != app.consumer_generation_id or not app.flow_control.is_active():
+                return False
+            return ack(message)
+
+        consumer.ack = guarded_ack
+        return consumer
+
+    app._new_consumer = make_consumer
+
+
 def app_config(settings: Settings) -> dict[str, Any]:
     """faust settings for the chosen broker profile."""
     config: dict[str, Any] = {
@@ -251,6 +282,7 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
     """Create the faust app, its topics, tables and the four stage agents."""
     settings = settings or Settings.from_env()
     app = faust.App(settings.app_id, **{**app_config(settings), **faust_overrides})
+    keep_unprocessed_unacked(app)
 
     def topic(name: str, partitions: int) -> faust.TopicT:
         return app.topic(
@@ -347,6 +379,7 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
 
     batch = settings.batch_size
     within = settings.batch_within_seconds
+    dedup_within = settings.dedup_batch_within_seconds
 
     @app.agent(topics[ARTICLES_RAW], name="normalize")
     async def normalize_agent(stream: faust.StreamT) -> None:
@@ -380,7 +413,7 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
         verdicts are acknowledged) the decisions to the band owners, and only then is the
         state written: a crash before that redelivers the batch, which decides the same way.
         """
-        async for events in stream.take_events(batch, within=within):
+        async for events in stream.take_events(batch, within=dedup_within):
             started = time.perf_counter()
             dedup_clock["active"] = time.time()
             decoded: dict[int, Article] = {}
@@ -441,6 +474,8 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
                 await send_band(owner, probe.article_id, probe.to_json())
             for part in last:
                 homes.get(part).sent_all()
+            if probes and not app.rebalancing:
+                await send_watermarks()  # right behind the probes, rather than at the next tick
             if decisions:
                 # Verdicts are on articles.deduped before any owner learns their roots, so a
                 # copy decided from a root never reaches the assign stage before its original.
@@ -458,7 +493,7 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
 
     @app.agent(topics[DEDUP_BANDS], name="dedup-bands")
     async def dedup_bands_agent(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(batch, within=within):
+        async for events in stream.take_events(batch, within=dedup_within):
             touched: dict[int, tuple[EventT, float]] = {}
             for event in events:
                 part = event.message.partition
@@ -497,18 +532,9 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
 
     dedup_clock = {"active": 0.0, "marked": 0.0}  # last dedup traffic, last watermarks sent
 
-    @app.timer(settings.dedup_watermark_seconds)
-    async def dedup_watermarks() -> None:
-        """Each home partition tells every band owner how far its probes have been sent.
-
-        Every tick while this worker has dedup traffic (the last few seconds), else once a
-        second: an idle worker still lets the owners answer the other workers' probes.
-        """
-        if app.rebalancing:
-            return
+    async def send_watermarks() -> None:
+        """Each of this worker's home partitions tells every band owner how far it has sent."""
         now = time.time()
-        if now - dedup_clock["active"] > IDLE_AFTER and now - dedup_clock["marked"] < IDLE_MARKS:
-            return
         mine = sorted(
             tp.partition for tp in app.consumer.assignment() if tp.topic == ARTICLES_NORMALIZED
         )
@@ -517,6 +543,18 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
             for owner in range(parts):
                 await send_band(owner, f"watermark/{part}", payload)
         dedup_clock["marked"] = now
+
+    @app.timer(settings.dedup_watermark_seconds)
+    async def dedup_watermarks() -> None:
+        """Watermarks every tick while this worker has dedup traffic (the last few seconds),
+        else every IDLE_MARKS: an idle worker still lets the owners answer other workers'
+        probes."""
+        if app.rebalancing:
+            return
+        now = time.time()
+        if now - dedup_clock["active"] > IDLE_AFTER and now - dedup_clock["marked"] < IDLE_MARKS:
+            return
+        await send_watermarks()
 
     @app.agent(topics[ARTICLES_DEDUPED], name="assign")
     async def assign_agent(stream: faust.StreamT) -> None:

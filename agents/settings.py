@@ -59,6 +59,7 @@ class Settings:
     story_partitions: int = 4
     dedup_partitions: int = 2
     dedup_watermark_seconds: float = 0.1
+    dedup_batch_within_seconds: float = 0.02
     web_host: str = "127.0.0.1"
     web_port: int = 6066
     web_enabled: bool = True
@@ -101,6 +102,12 @@ class Settings:
             "dedup_partitions",
             "Partitions of articles.normalized, dedup.bands and dedup.matches (dedup scales "
             "out: home and band-owner partitions, see docs/dedup-scaleout.md).",
+        ),
+        Setting(
+            "STORYSTREAM_DEDUP_BATCH_WITHIN",
+            "dedup_batch_within_seconds",
+            "Seconds the dedup home and band-owner agents wait to fill a batch (short: an "
+            "article passes them three times, and a copy of a copy waits for its original).",
         ),
         Setting(
             "STORYSTREAM_DEDUP_WATERMARK_SECONDS",

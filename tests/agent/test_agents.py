@@ -159,7 +159,7 @@ async def test_dedup_home_and_band_agents_decide_and_log_their_state(ss):
         assert set(matches.partitions) == {1}  # answers go back to the article's home
         for n, (_, answer) in enumerate(matches.sent):
             await _deliver(home, DEDUP_MATCHES, answer, 1, n)
-        await _settle(lambda: len(out.sent) == 1)
+        await _settle(lambda: len(out.sent) == 1 and len(bands.sent) > probes)
         decisions = [v for _, v in bands.sent[probes:]]
         assert decisions and all(b'"decision"' in v for v in decisions)
         await _deliver(home, ARTICLES_NORMALIZED, article.to_json(), 1, 1)  # a resend
