@@ -54,6 +54,10 @@ _NOT_NAMES = STOPWORDS | _TITLES | _CALENDAR
 #: - ``article_names_missing``: share of the article's three heaviest names absent from the
 #:   story; ``story_names_missing``: share of the story's three heaviest names absent from
 #:   the article (different protagonists mean a different event of the same kind).
+#: - ``numbers_shared``: 1 when a number in the article's title or opening words also opens
+#:   a report already in the story (ages, tolls, scores and sums recur across reports of one
+#:   event); ``numbers_disjoint``: 1 when both sides open with numbers and none is shared.
+#:   Four-digit years are left out: a year recurs across many events.
 FEATURE_NAMES: tuple[str, ...] = (
     "cos_centroid",
     "cos_entities",
@@ -66,6 +70,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "cos_lede",
     "article_names_missing",
     "story_names_missing",
+    "numbers_shared",
+    "numbers_disjoint",
 )
 
 
@@ -102,6 +108,7 @@ class ClusterConfig:
             the cheap centroid cosine.
         max_scored: candidates, best by centroid cosine, that get the full model.
         same_outlet_seconds: window of the "same outlet wrote into this story" signal.
+        max_story_numbers: a story stops collecting opening numbers once it holds this many.
         weights: logistic coefficients, one per name in :data:`FEATURE_NAMES`.
         bias: logistic intercept.
         join_probability: an article joins its best candidate when the model's probability
@@ -134,18 +141,21 @@ class ClusterConfig:
     max_candidates: int = 6
     max_scored: int = 3
     same_outlet_seconds: float = 3600.0
+    max_story_numbers: int = 64
     weights: tuple[float, ...] = (
-        -0.5138,  # cos_centroid
+        -0.3083,  # cos_centroid
         2.4179,  # cos_entities
         1.1634,  # cos_title
-        0.2652,  # has_titles
-        -0.1487,  # log_gap_days
+        0.3978,  # has_titles
+        -0.2,  # log_gap_days (prior, not fitted: see cluster_fit.PRIORS)
         -1.0,  # same_outlet_recent (prior, not fitted: dates only)
         -0.3175,  # log_story_size
         6.6699,  # cos_rank_margin
-        5.1148,  # cos_lede
+        4.0918,  # cos_lede
         -1.1777,  # article_names_missing
         -1.9218,  # story_names_missing
+        0.6,  # numbers_shared
+        -0.18,  # numbers_disjoint
     )
     bias: float = 0.6714
     join_probability: float = 0.5
@@ -267,6 +277,20 @@ def _top_names(entities: dict[str, float]) -> list[str]:
     ]
 
 
+def _opening_numbers(tokens: Iterable[str]) -> frozenset[str]:
+    """The numbers among an article's title and opening tokens, four-digit years left out."""
+    return frozenset(
+        t for t in tokens if t.isdigit() and not (len(t) == 4 and t.startswith(("19", "20")))
+    )
+
+
+def _add_numbers(counts: dict[str, int], numbers: Iterable[str], cap: int) -> None:
+    """Count ``numbers`` into a story's opening numbers, unless it already holds ``cap``."""
+    if len(counts) < cap:
+        for n in numbers:
+            counts[n] = counts.get(n, 0) + 1
+
+
 def _dot(a: dict[str, float], b: dict[str, float]) -> float:
     """Dot product of sparse vectors over their common keys (found by a set operation).
 
@@ -358,6 +382,7 @@ class _Doc:
     outlet: str
     lede: dict[str, float] = field(default_factory=dict)
     top_names: list[str] = field(default_factory=list)
+    numbers: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -382,6 +407,7 @@ class _Story:
     l_norm: float = 0.0
     top_names: list[str] = field(default_factory=list)
     indexed: list[str] = field(default_factory=list)
+    numbers: dict[str, int] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(
@@ -405,6 +431,7 @@ class _Story:
                 "lede": self.lede,
                 "l_norm": self.l_norm,
                 "top_names": self.top_names,
+                "numbers": self.numbers,
             }
         )
 
@@ -491,7 +518,10 @@ class StoryAssigner:
     # ------------------------------------------------------------------ public API
 
     def assign(
-        self, article: Article, verdict: DedupVerdict, delivery: str | None = None,
+        self,
+        article: Article,
+        verdict: DedupVerdict,
+        delivery: str | None = None,
         terms: ArticleTerms | None = None,
     ) -> StoryAssignment:
         """Place one article; see the class docstring for the decision.
@@ -697,6 +727,7 @@ class StoryAssigner:
             article.outlet or "",
             lede,
             list(entities)[:_TOP_NAMES],
+            _opening_numbers(chain(title_words, terms.lede)),
         )
 
     def _candidates(self, doc: _Doc) -> list[_Story]:
@@ -736,6 +767,7 @@ class StoryAssigner:
         cos_e = _cosine(doc.entities, story.entities, story.e_norm)
         has_t = 1.0 if (doc.title and story.t_norm > 0.0) else 0.0
         cos_t = _cosine(doc.title, story.title, story.t_norm) if has_t else 0.0
+        shared = bool(doc.numbers) and not doc.numbers.isdisjoint(story.numbers)
         gap = max(0.0, doc.time - story.last, story.first - doc.time) / 86400.0
         last_here = story.outlets.get(doc.outlet) if doc.outlet else None
         # Date-only times (exactly midnight) say nothing about minutes between articles.
@@ -759,6 +791,8 @@ class StoryAssigner:
             _cosine(doc.lede, story.lede, story.l_norm),
             _missing(doc.top_names, story.entities),
             _missing(story.top_names, doc.entities),
+            1.0 if shared else 0.0,
+            1.0 if (doc.numbers and story.numbers and not shared) else 0.0,
         ]
 
     def score(self, feats: list[float]) -> float:
@@ -887,6 +921,7 @@ class StoryAssigner:
         present = [n for n in doc.entities if n in ents]
         pool.update(zip(present, map(ents.__getitem__, present), strict=True))
         story.top_names = _top_names(pool)
+        _add_numbers(story.numbers, doc.numbers, cfg.max_story_numbers)
         if doc.title:
             story.titled += 1
         self._touch(story, article)
@@ -1005,6 +1040,7 @@ class StoryAssigner:
         )
         survivor.lede, survivor.l_norm = _accumulate(survivor.lede, survivor.l_norm, gone.lede, 150)
         survivor.top_names = _top_names(survivor.entities)
+        _add_numbers(survivor.numbers, gone.numbers, cfg.max_story_numbers)
         survivor.count += gone.count
         survivor.titled += gone.titled
         survivor.first = min(survivor.first, gone.first)

@@ -231,3 +231,73 @@ def test_related_groups_survive_restore() -> None:
         assert restored.story_of(aid) == sid
         assert restored.group_of(sid) == original.group_of(sid)
         assert restored.related(sid) == original.related(sid)
+
+
+# Two reports of one crash and a report of another crash of the same kind: the opening numbers
+# (an age, a count of cars) are what tell the two crashes apart.
+CRASH_A = (
+    "A 14-year-old cyclist was hurt when 3 cars collided on Harbor Road in Millbrook on "
+    "Sunday, police said."
+)
+CRASH_A_AGAIN = (
+    "Police in Millbrook said the 14-year-old cyclist hurt in the Harbor Road collision "
+    "is in stable condition."
+)
+CRASH_B = (
+    "A 61-year-old cyclist was hurt when 5 cars collided on Harbor Road in Millbrook on "
+    "Sunday, police said."
+)
+
+
+def _numbers_index() -> tuple[int, int]:
+    from pipeline.cluster import FEATURE_NAMES
+
+    return FEATURE_NAMES.index("numbers_shared"), FEATURE_NAMES.index("numbers_disjoint")
+
+
+def test_opening_numbers_skip_years_and_later_text() -> None:
+    assigner = StoryAssigner(ClusterConfig(lede_tokens=12))
+    text = "In 2019 a 14-year-old and 2 friends found 30 coins. " + "word " * 20 + "then 99 more"
+    doc = assigner.represent(art("n1", text, T0, title="Coins 250 years old found"))
+    assert doc.numbers == frozenset({"14", "2", "30", "250"})
+
+
+def test_a_shared_opening_number_is_a_signal_and_different_numbers_are_another() -> None:
+    shared_at, disjoint_at = _numbers_index()
+    assigner = StoryAssigner()
+    first = art("c0", CRASH_A, T0)
+    sid = assigner.assign(first, orig(first)).story_id
+    story = assigner._stories[sid]
+    assert set(story.numbers) == {"14", "3"}
+    same = assigner.features(assigner.represent(art("c1", CRASH_A_AGAIN, T0), learn=False), story)
+    other = assigner.features(assigner.represent(art("c2", CRASH_B, T0), learn=False), story)
+    assert (same[shared_at], same[disjoint_at]) == (1.0, 0.0)
+    assert (other[shared_at], other[disjoint_at]) == (0.0, 1.0)
+    words = assigner.features(assigner.represent(art("c3", FLOOD[0], T0), learn=False), story)
+    assert (words[shared_at], words[disjoint_at]) == (0.0, 0.0)  # no numbers: no signal
+
+
+def test_the_shared_number_signal_raises_the_join_probability() -> None:
+    shared_at, disjoint_at = _numbers_index()
+    assigner = StoryAssigner()
+    first = art("c0", CRASH_A, T0)
+    story = assigner._stories[assigner.assign(first, orig(first)).story_id]
+    feats = assigner.features(assigner.represent(art("c1", CRASH_A_AGAIN, T0), learn=False), story)
+    off = list(feats)
+    off[shared_at] = 0.0
+    assert assigner.score(feats) > assigner.score(off)
+    conflict = list(off)
+    conflict[disjoint_at] = 1.0
+    assert assigner.score(conflict) < assigner.score(off)
+
+
+def test_story_numbers_stop_growing_at_the_cap_and_survive_restore() -> None:
+    assigner = StoryAssigner(ClusterConfig(max_story_numbers=2))
+    first = art("c0", CRASH_A, T0)
+    sid = assigner.assign(first, orig(first)).story_id
+    again = art("c1", CRASH_A + " 7 8 9", T0 + 60)
+    assigner._add_to_story(assigner._stories[sid], assigner.represent(again), again)
+    assert assigner._stories[sid].numbers == {"14": 1, "3": 1}  # it was full already
+    restored = StoryAssigner()
+    restored.restore([(k, v) for k, v in assigner.drain_changes() if v is not None])
+    assert restored._stories[sid].numbers == {"14": 1, "3": 1}
