@@ -60,3 +60,59 @@ def test_tune_weights_keeps_a_configuration_that_is_already_right() -> None:
     assert scores == {"mini": 1.0}
     assert len(tuned.weights) == len(start.weights)
     assert tuned.weights == tuple(round(w, 4) for w in start.weights)
+
+
+def test_priors_are_put_back_after_a_fit_and_left_alone_by_the_search() -> None:
+    from dataclasses import replace
+
+    from pipeline.cluster_fit import PRIORS, with_priors
+
+    base = ClusterConfig()
+    gap = FEATURE_NAMES.index("log_gap_days")
+    fitted = replace(base, weights=tuple(0.5 for _ in base.weights))
+    kept = with_priors(fitted, base)
+    for name in PRIORS:
+        i = FEATURE_NAMES.index(name)
+        assert kept.weights[i] == base.weights[i]
+    assert kept.weights[FEATURE_NAMES.index("cos_lede")] == 0.5
+    # a start that splits the mini corpus, so the search has something to change
+    weights = list(base.weights)
+    weights[gap] = -0.7
+    start = replace(base, weights=tuple(weights), bias=-6.0)
+    tuned, _ = tune_weights({"mini": _labelled()}, start, rounds=1, bars={"mini": 0.99})
+    assert (tuned.weights, tuned.bias) != (start.weights, start.bias)
+    assert tuned.weights[gap] == -0.7
+
+
+def test_online_scores_follow_the_dedup_verdicts_when_given() -> None:
+    from schemas.records import DedupVerdict
+
+    items = [(a, label, DedupVerdict(article_id=a.id, kind="original")) for a, label in _labelled()]
+    first, label, _ = items[0]
+    copy = art("copy-of-" + first.id, first.text, first.published + 60)
+    items.append(
+        (copy, label, DedupVerdict(article_id=copy.id, kind="resend", duplicate_of=first.id))
+    )
+    scores = online_scores(items, ClusterConfig())
+    assert scores["bcubed"] == 1.0
+    assert scores["found"] == 3
+
+
+def test_load_corpus_gives_articles_labels_and_verdicts_in_replay_order(tmp_path) -> None:
+    import orjson
+
+    from pipeline.cluster_fit import load_corpus
+
+    rows = [
+        {"id": 2, "title": "B", "text": FLOOD[1], "published": "2020-01-02", "event": "f"},
+        {"id": 1, "title": "A", "text": FLOOD[0], "published": "2020-01-01", "event": "f"},
+        {"id": 3, "title": "C", "text": ROBOT[0], "published": None, "event": "r"},
+    ]
+    path = tmp_path / "mini.jsonl"
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
+    items = load_corpus(str(path), normalize=False, dedup=False)
+    assert [(a.id, label, v.kind) for a, label, v in items] == [
+        ("1", "f", "original"),
+        ("2", "f", "original"),
+        ("3", "r", "original"),
+    ]
