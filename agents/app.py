@@ -354,6 +354,7 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
             timeout=settings.llm_timeout_seconds,
         )
     parts = settings.dedup_partitions
+    my_homes: set[int] = set()  # this worker's partitions of articles.normalized
     homes = PartitionedStage(lambda p: DedupHome(p, parts, dedup_config), tables["dedup-homes"])
     owners = PartitionedStage(lambda p: BandOwner(p, parts, dedup_config), tables["dedup-bands"])
     # The home agent reads articles and the band owners' answers for the same partitions.
@@ -376,6 +377,8 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
         homes.generation += 1
         owners.generation += 1
         assign.generation += 1
+        my_homes.clear()
+        my_homes.update(tp.partition for tp in assigned if tp.topic == ARTICLES_NORMALIZED)
 
     batch = settings.batch_size
     within = settings.batch_within_seconds
@@ -535,10 +538,7 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
     async def send_watermarks() -> None:
         """Each of this worker's home partitions tells every band owner how far it has sent."""
         now = time.time()
-        mine = sorted(
-            tp.partition for tp in app.consumer.assignment() if tp.topic == ARTICLES_NORMALIZED
-        )
-        for part in mine:
+        for part in sorted(my_homes):
             payload = homes.get(part).watermark(now).to_json()
             for owner in range(parts):
                 await send_band(owner, f"watermark/{part}", payload)
