@@ -284,9 +284,9 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
     app = faust.App(settings.app_id, **{**app_config(settings), **faust_overrides})
     keep_unprocessed_unacked(app)
 
-    def topic(name: str, partitions: int) -> faust.TopicT:
+    def topic(*names: str, partitions: int) -> faust.TopicT:
         return app.topic(
-            name,
+            *names,
             key_type=bytes,
             value_type=bytes,
             key_serializer="raw",
@@ -298,17 +298,17 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
         )
 
     topics = {
-        ARTICLES_RAW: topic(ARTICLES_RAW, settings.raw_partitions),
+        ARTICLES_RAW: topic(ARTICLES_RAW, partitions=settings.raw_partitions),
         # Dedup homes (keyed by canonical url) and band owners scale out together: the three
         # dedup topics share one partition count, so a worker gets the same numbers of each.
-        ARTICLES_NORMALIZED: topic(ARTICLES_NORMALIZED, settings.dedup_partitions),
-        DEDUP_BANDS: topic(DEDUP_BANDS, settings.dedup_partitions),
-        DEDUP_MATCHES: topic(DEDUP_MATCHES, settings.dedup_partitions),
+        ARTICLES_NORMALIZED: topic(ARTICLES_NORMALIZED, partitions=settings.dedup_partitions),
+        DEDUP_BANDS: topic(DEDUP_BANDS, partitions=settings.dedup_partitions),
+        DEDUP_MATCHES: topic(DEDUP_MATCHES, partitions=settings.dedup_partitions),
         # assign holds the global story index: one ordered partition (see README).
-        ARTICLES_DEDUPED: topic(ARTICLES_DEDUPED, 1),
-        STORIES_ASSIGNMENTS: topic(STORIES_ASSIGNMENTS, settings.story_partitions),
-        STORIES_UPDATES: topic(STORIES_UPDATES, settings.story_partitions),
-        DEADLETTER: topic(DEADLETTER, 1),
+        ARTICLES_DEDUPED: topic(ARTICLES_DEDUPED, partitions=1),
+        STORIES_ASSIGNMENTS: topic(STORIES_ASSIGNMENTS, partitions=settings.story_partitions),
+        STORIES_UPDATES: topic(STORIES_UPDATES, partitions=settings.story_partitions),
+        DEADLETTER: topic(DEADLETTER, partitions=1),
     }
 
     def table(name: str, partitions: int) -> Any:
@@ -358,16 +358,7 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
     homes = PartitionedStage(lambda p: DedupHome(p, parts, dedup_config), tables["dedup-homes"])
     owners = PartitionedStage(lambda p: BandOwner(p, parts, dedup_config), tables["dedup-bands"])
     # The home agent reads articles and the band owners' answers for the same partitions.
-    home_inputs = app.topic(
-        ARTICLES_NORMALIZED,
-        DEDUP_MATCHES,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=parts,
-        internal=True,
-    )
+    home_inputs = topic(ARTICLES_NORMALIZED, DEDUP_MATCHES, partitions=parts)
     assign = StatefulStage(lambda: StoryAssigner(cluster_config), tables["assign-state"])
     book = StoryBook(tables["story-members"], tables["story-index"], tables["story-meta"])
     summarize = summarize_story_with(summary_config)

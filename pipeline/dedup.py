@@ -6,6 +6,7 @@ import heapq
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import orjson
@@ -238,7 +239,67 @@ class BandIndex:
         return int(self._tkeys.nbytes + self._tslots.nbytes)
 
 
-class Deduplicator:
+class ChangeRecords:
+    """Mixin for stages whose state changes are records for a changelogged table."""
+
+    _changes: dict[str, bytes | None]
+
+    def drain_changes(self) -> list[tuple[str, bytes | None]]:
+        """State records written since the last call (value None: delete the key)."""
+        changes = list(self._changes.items())
+        self._changes = {}
+        return changes
+
+
+class IdentityIndex:
+    """Which known article an id or a canonical url belongs to (aliases included).
+
+    Entries are any objects with ``id``, ``url``, ``alias_ids`` and ``alias_urls``.
+    """
+
+    def __init__(self) -> None:
+        self.entries: dict[str, Any] = {}
+        self._by_id: dict[str, str] = {}
+        self._by_url: dict[str, str] = {}
+
+    def lookup(self, article: Article) -> Any:
+        """The entry of ``article``'s id, else of its url (None when unknown)."""
+        eid = self._by_id.get(article.id)
+        if eid is None and article.url:
+            eid = self._by_url.get(article.url)
+        return self.entries.get(eid) if eid is not None else None
+
+    def add(self, entry: Any) -> None:
+        self.entries[entry.id] = entry
+        for i in (entry.id, *entry.alias_ids):
+            self._by_id[i] = entry.id
+        for u in ([entry.url] if entry.url else []) + entry.alias_urls:
+            self._by_url[u] = entry.id
+
+    def remove(self, entry: Any) -> None:
+        self.entries.pop(entry.id, None)
+        for i in (entry.id, *entry.alias_ids):
+            if self._by_id.get(i) == entry.id:
+                del self._by_id[i]
+        for u in ([entry.url] if entry.url else []) + entry.alias_urls:
+            if self._by_url.get(u) == entry.id:
+                del self._by_url[u]
+
+
+def note_revision(entry: Any, article: Article, chash: str, max_versions: int) -> None:
+    """Record a new version of a known article: its hash, event time, and any new id or url."""
+    entry.hashes = (entry.hashes + [chash])[-max_versions:]
+    entry.published = max(entry.published, float(article.published))
+    if article.id != entry.id and article.id not in entry.alias_ids:
+        entry.alias_ids.append(article.id)
+    if article.url and article.url != entry.url and article.url not in entry.alias_urls:
+        if entry.url is None:
+            entry.url = article.url
+        else:
+            entry.alias_urls.append(article.url)
+
+
+class Deduplicator(ChangeRecords):
     """Decides, article by article, whether it is new, a resend, a revision or a copy.
 
     State: the indexed articles (id, url, content hashes, MinHash signature, event time) and
@@ -249,9 +310,8 @@ class Deduplicator:
     def __init__(self, config: DedupConfig | None = None) -> None:
         self.config = config or DedupConfig()
         c = self.config
-        self._entries: dict[str, _Entry] = {}
-        self._by_id: dict[str, str] = {}
-        self._by_url: dict[str, str] = {}
+        self._ids = IdentityIndex()
+        self._entries: dict[str, _Entry] = self._ids.entries
         self._deliveries: dict[str, tuple[bytes, float]] = {}
         self._entry_heap: list[tuple[float, str]] = []
         self._delivery_heap: list[tuple[float, str]] = []
@@ -327,12 +387,6 @@ class Deduplicator:
         self._flush()
         return out
 
-    def drain_changes(self) -> list[tuple[str, bytes | None]]:
-        """State records written since the last call (value None: delete the key)."""
-        changes = list(self._changes.items())
-        self._changes = {}
-        return changes
-
     def restore(self, items: Iterable[tuple[str, bytes]]) -> None:
         """Rebuild in-memory state from records (the latest value per key)."""
         for key, value in items:
@@ -392,10 +446,7 @@ class Deduplicator:
     # -- decisions ----------------------------------------------------------------------------
 
     def _lookup(self, article: Article) -> _Entry | None:
-        eid = self._by_id.get(article.id)
-        if eid is None and article.url:
-            eid = self._by_url.get(article.url)
-        return self._entries.get(eid) if eid is not None else None
+        return self._ids.lookup(article)
 
     def _decide(
         self, article: Article, sig: np.ndarray, size: int, keys: np.ndarray, found: set[int]
@@ -506,23 +557,13 @@ class Deduplicator:
         self._pending_free = []
 
     def _register(self, entry: _Entry) -> None:
-        self._entries[entry.id] = entry
+        self._ids.add(entry)
         heapq.heappush(self._entry_heap, (entry.published, entry.id))
-        for i in (entry.id, *entry.alias_ids):
-            self._by_id[i] = entry.id
-        for u in ([entry.url] if entry.url else []) + entry.alias_urls:
-            self._by_url[u] = entry.id
 
     def _remove_entry(self, entry: _Entry) -> None:
         for slot in list(entry.slots):
             self._unplace(entry, slot)
-        del self._entries[entry.id]
-        for i in (entry.id, *entry.alias_ids):
-            if self._by_id.get(i) == entry.id:
-                del self._by_id[i]
-        for u in ([entry.url] if entry.url else []) + entry.alias_urls:
-            if self._by_url.get(u) == entry.id:
-                del self._by_url[u]
+        self._ids.remove(entry)
 
     def _add(
         self, article: Article, chash: str, sig: np.ndarray, size: int, keys: np.ndarray,
@@ -543,15 +584,7 @@ class Deduplicator:
     ) -> None:
         if len(entry.slots) >= self.config.indexed_versions:
             self._unplace(entry, entry.slots[-1])
-        entry.hashes = (entry.hashes + [chash])[-self.config.max_versions :]
-        entry.published = max(entry.published, float(article.published))
-        if article.id != entry.id and article.id not in entry.alias_ids:
-            entry.alias_ids.append(article.id)
-        if article.url and article.url != entry.url and article.url not in entry.alias_urls:
-            if entry.url is None:
-                entry.url = article.url
-            else:
-                entry.alias_urls.append(article.url)
+        note_revision(entry, article, chash, self.config.max_versions)
         self._place(entry, sig, size, keys)
         self._register(entry)
         self._changes[ARTICLE_PREFIX + entry.id] = self._encode_entry(entry)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import orjson
 
-from pipeline.dedup import DedupConfig, is_copy
+from pipeline.dedup import ChangeRecords, DedupConfig, IdentityIndex, is_copy, note_revision
 from pipeline.text import stable_hash
 from schemas.bands import BandAnswer, BandDecision, BandMatch, BandProbe, BandWatermark
 from schemas.records import Article, DedupVerdict
@@ -96,7 +96,7 @@ class _Held:
     seen_at: float | None = None  # wall time of the first advance that found it unanswered
 
 
-class BandOwner:
+class BandOwner(ChangeRecords):
     """One partition of ``dedup.bands``: the band keys it owns and the probes that have them.
 
     Probes are answered in order-key order once the minimum watermark over all ``homes`` has
@@ -266,12 +266,6 @@ class BandOwner:
             removed += 1
         return removed
 
-    def drain_changes(self) -> list[tuple[str, bytes | None]]:
-        """State records written since the last call (value None: delete the key)."""
-        changes = list(self._changes.items())
-        self._changes = {}
-        return changes
-
     def restore(self, items: Iterable[tuple[str, bytes]]) -> None:
         """Rebuild the state from records (the latest value per key)."""
         for key, value in items:
@@ -376,7 +370,7 @@ class Decided:
     decisions: list[tuple[int, BandDecision]]
 
 
-class DedupHome:
+class DedupHome(ChangeRecords):
     """One home partition: exact checks, probes out, verdicts from the band owners' answers.
 
     Args:
@@ -389,9 +383,8 @@ class DedupHome:
         self.home = home
         self.partitions = partitions
         self.config = config or DedupConfig()
-        self._known: dict[str, _Known] = {}
-        self._by_id: dict[str, str] = {}
-        self._by_url: dict[str, str] = {}
+        self._ids = IdentityIndex()
+        self._known: dict[str, _Known] = self._ids.entries
         self._pending: dict[str, _Pending] = {}
         self._deliveries: dict[str, tuple[bytes, float]] = {}
         self._expiry: list[tuple[float, str]] = []
@@ -517,12 +510,6 @@ class DedupHome:
                 self._changes[f"d/{key}"] = None
         return removed
 
-    def drain_changes(self) -> list[tuple[str, bytes | None]]:
-        """State records written since the last call (value None: delete the key)."""
-        changes = list(self._changes.items())
-        self._changes = {}
-        return changes
-
     def restore(self, items: Iterable[tuple[str, bytes]]) -> None:
         """Rebuild the state from records (the latest value per key)."""
         for key, value in items:
@@ -581,15 +568,7 @@ class DedupHome:
             return self._memo(delivery, article, verdict)
         old = decode_signature(known.signature)
         sim = _jaccard(old, signature) if known.size and size else 0.0
-        known.hashes = (known.hashes + [chash])[-self.config.max_versions :]
-        known.published = max(known.published, float(article.published))
-        if article.id != known.id and article.id not in known.alias_ids:
-            known.alias_ids.append(article.id)
-        if article.url and article.url != known.url and article.url not in known.alias_urls:
-            if known.url is None:
-                known.url = article.url
-            else:
-                known.alias_urls.append(article.url)
+        note_revision(known, article, chash, self.config.max_versions)
         known.signature, known.size = encode_signature(signature), size
         known.revisions += 1
         self._register(known)
@@ -636,27 +615,14 @@ class DedupHome:
         return HomeStep(verdict, [])
 
     def _lookup(self, article: Article) -> _Known | None:
-        eid = self._by_id.get(article.id)
-        if eid is None and article.url:
-            eid = self._by_url.get(article.url)
-        return self._known.get(eid) if eid is not None else None
+        return self._ids.lookup(article)
 
     def _register(self, entry: _Known) -> None:
-        self._known[entry.id] = entry
+        self._ids.add(entry)
         heapq.heappush(self._expiry, (entry.published, entry.id))
-        for i in (entry.id, *entry.alias_ids):
-            self._by_id[i] = entry.id
-        for u in ([entry.url] if entry.url else []) + entry.alias_urls:
-            self._by_url[u] = entry.id
 
     def _unregister(self, entry: _Known) -> None:
-        self._known.pop(entry.id, None)
-        for i in (entry.id, *entry.alias_ids):
-            if self._by_id.get(i) == entry.id:
-                del self._by_id[i]
-        for u in ([entry.url] if entry.url else []) + entry.alias_urls:
-            if self._by_url.get(u) == entry.id:
-                del self._by_url[u]
+        self._ids.remove(entry)
 
     def _save(self, entry: _Known) -> None:
         self._changes[f"a/{entry.id}"] = orjson.dumps(entry)
