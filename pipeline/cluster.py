@@ -145,7 +145,7 @@ class ClusterConfig:
     weights: tuple[float, ...] = (
         -0.3083,  # cos_centroid
         2.4179,  # cos_entities
-        1.1634,  # cos_title
+        1.7451,  # cos_title
         0.3978,  # has_titles
         -0.2,  # log_gap_days (prior, not fitted: see cluster_fit.PRIORS)
         -1.0,  # same_outlet_recent (prior, not fitted: dates only)
