@@ -553,19 +553,21 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
             started = time.perf_counter()
             stage = assign.current()
             for event in events:
-                with event_context(event):
-                    try:
-                        item = DedupedArticle.from_json(event.message.value)
-                        assignment = stage.assign(
-                            item.article, item.verdict, delivery_of(event), terms=item.terms
-                        )
-                        assign.flush()
-                    except Exception as exc:  # noqa: BLE001
-                        await ss.dead_letter("assign", f"{type(exc).__name__}: {exc}", event)
-                        continue
+                try:
+                    item = DedupedArticle.from_json(event.message.value)
+                    assignment = stage.assign(
+                        item.article, item.verdict, delivery_of(event), terms=item.terms
+                    )
+                except Exception as exc:  # noqa: BLE001
+                    await ss.dead_letter("assign", f"{type(exc).__name__}: {exc}", event)
+                    continue
                 await topics[STORIES_ASSIGNMENTS].send(
                     key=assignment.story_id.encode(), value=assignment.to_json()
                 )
+            # One partition feeds this stage: its state is written once per batch, after the
+            # assignments went out (a crash in between replays the batch to the same answers).
+            with event_context(events[-1]):
+                assign.flush()
             ss.metrics.observe_batch("assign", len(events), time.perf_counter() - started)
 
     @app.agent(topics[STORIES_ASSIGNMENTS], name="summarize")

@@ -9,11 +9,17 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import murmur2
 
 from agents.broker import EmbeddedBroker
-from schemas import ARTICLES_DEDUPED, ARTICLES_NORMALIZED, DEDUP_BANDS, DEDUP_MATCHES
+from schemas import (
+    ARTICLES_DEDUPED,
+    ARTICLES_NORMALIZED,
+    ARTICLES_RAW,
+    DEDUP_BANDS,
+    DEDUP_MATCHES,
+)
 from tests.integration.conftest import WorkerProcess
 
 pytestmark = pytest.mark.e2e
@@ -67,7 +73,19 @@ def _verdict(worker: WorkerProcess, article_id: str, timeout: float) -> dict:
 async def _topic_dump(broker: EmbeddedBroker) -> str:
     """What the dedup topics hold (watermarks summarized), for a failure message."""
     lines = []
-    for topic in (ARTICLES_NORMALIZED, DEDUP_BANDS, DEDUP_MATCHES, ARTICLES_DEDUPED):
+    # A consumer with the group id that never subscribes reads the committed offsets.
+    reader = AIOKafkaConsumer(
+        bootstrap_servers=broker.bootstrap, group_id="storystream", enable_auto_commit=False
+    )
+    await reader.start()
+    try:
+        for topic, count in ((ARTICLES_RAW, 4), (ARTICLES_NORMALIZED, 2)):
+            for part in range(count):
+                tp = TopicPartition(topic, part)
+                lines.append(f"committed {topic}[{part}]: {await reader.committed(tp)}")
+    finally:
+        await reader.stop()
+    for topic in (ARTICLES_RAW, ARTICLES_NORMALIZED, DEDUP_BANDS, DEDUP_MATCHES, ARTICLES_DEDUPED):
         consumer = AIOKafkaConsumer(
             topic, bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest"
         )
