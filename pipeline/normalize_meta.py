@@ -42,7 +42,10 @@ def outlet_from_url(url: str | None) -> str | None:
     if not url:
         return None
     ext = _tld_extractor()(url)
-    domain = getattr(ext, "top_domain_under_public_suffix", None) or ext.registered_domain
+    if hasattr(ext, "top_domain_under_public_suffix"):  # the newer name of registered_domain
+        domain = ext.top_domain_under_public_suffix
+    else:
+        domain = ext.registered_domain
     return domain.lower() or None
 
 
