@@ -222,6 +222,15 @@ def run_partitioned(items: list[Item], cfg: DedupConfig, partitions: int, batch:
         now = max(it.article.published for it in chunk)
         for node in (*homes, *owners):
             node.expire(now)
+    sizes = {}
+    for role, nodes in (("home", homes), ("owner", owners)):
+        records = [kv for node in nodes for kv in node.drain_changes() if kv[1] is not None]
+        sizes[role] = sum(len(k) + len(v) for k, v in records)
+    indexed = max(sum(len(o) for o in owners) / partitions, 1)
+    run_partitioned.state_bytes = {  # type: ignore[attr-defined]
+        "home_per_article": sizes["home"] / indexed,
+        "owner_per_article_per_partition": sizes["owner"] / partitions / indexed,
+    }
     return [verdicts[f"bench/0/{i}"] for i in range(len(items))]
 
 
@@ -531,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
             "same_verdicts": same,
             "messages": len(items),
             "cpu_per_s": len(items) / part_cpu,
+            **run_partitioned.state_bytes,  # type: ignore[attr-defined]
             **{k: v for k, v in score(items, split, group).items() if k in ("precision", "recall")},
         }
     result["config"] = cfg.__dict__
@@ -576,7 +586,9 @@ def _print(r: dict) -> None:
         print(f"band-partitioned over {pt['partitions']} partitions: {pt['same_verdicts']} of "
               f"{pt['messages']} verdicts equal to the single worker's; precision "
               f"{pt['precision']:.4f} recall {pt['recall']:.4f}; {pt['cpu_per_s']:.0f} msg/s CPU "
-              f"with every home and owner in one process")
+              f"with every home and owner in one process; state records per indexed article: "
+              f"homes {pt['home_per_article']:.0f} B, each band partition "
+              f"{pt['owner_per_article_per_partition']:.0f} B")
     sp = r["signature_speed"]
     print(f"signatures: {sp['cpu_per_s']:.0f} articles/s CPU ({sp['wall_per_s']:.0f} wall), "
           f"mean {sp['mean_words']} words; datasketch update_batch "

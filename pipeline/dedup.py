@@ -366,7 +366,7 @@ class Deduplicator(ChangeRecords):
             if delivery is not None:
                 seen = self._deliveries.get(delivery)
                 if seen is not None:
-                    out.append(DedupVerdict.from_dict(_decode_verdict(seen[0])))
+                    out.append(decode_verdict(seen[0]))
                     continue
             cands = found[i]
             for j in earlier.get(i, ()):
@@ -376,7 +376,7 @@ class Deduplicator(ChangeRecords):
             verdict = self._decide(article, values[i], int(sizes[i]), keys[i], cands)
             placed[i] = self._last_placed
             if delivery is not None:
-                blob = _encode_verdict(verdict)
+                blob = encode_verdict(verdict)
                 published = float(article.published)
                 self._deliveries[delivery] = (blob, published)
                 heapq.heappush(self._delivery_heap, (published, delivery))
@@ -681,18 +681,16 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return round(float(np.count_nonzero(a == b)) / len(a), 4)
 
 
-def _encode_verdict(v: DedupVerdict) -> bytes:
+def encode_verdict(v: DedupVerdict) -> bytes:
+    """A verdict as a compact JSON list (for delivery memos)."""
     return orjson.dumps(
         [v.article_id, _KIND_CODE[v.kind], v.duplicate_of, v.similarity, v.replaces]
     )
 
 
-def _decode_verdict(blob: bytes) -> dict[str, object]:
+def decode_verdict(blob: bytes) -> DedupVerdict:
+    """The inverse of :func:`encode_verdict`."""
     article_id, code, dup, sim, replaces = orjson.loads(blob)
-    return {
-        "article_id": article_id,
-        "kind": DedupVerdict.KINDS[code],
-        "duplicate_of": dup,
-        "similarity": sim,
-        "replaces": replaces,
-    }
+    return DedupVerdict(
+        article_id, DedupVerdict.KINDS[code], duplicate_of=dup, similarity=sim, replaces=replaces
+    )
