@@ -247,6 +247,22 @@ def keep_unprocessed_unacked(app: faust.App) -> None:
         return consumer
 
     app._new_consumer = make_consumer
+    reread = {"rebalances": 0}
+
+    @app.timer(0.5)
+    async def reread_after_rebalance() -> None:
+        """Once a rebalance has settled, seek every partition back to its committed offset.
+
+        faust can fetch a message while the flow is still paused at the end of a rebalance and
+        drop it (its read position moves past it; it is never acknowledged); reading again
+        from the committed offsets after the flow resumed delivers it. Messages read twice
+        get their first answer again.
+        """
+        rebalances = app.rebalancing_count
+        if app.rebalancing or rebalances == reread["rebalances"]:
+            return
+        reread["rebalances"] = rebalances
+        await app.consumer.perform_seek()
 
 
 def app_config(settings: Settings) -> dict[str, Any]:
