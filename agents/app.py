@@ -14,11 +14,14 @@ from typing import Any
 
 import faust
 import faust.streams
+from aiokafka import TopicPartition
 from faust.types import EventT
 
 from agents.abstractive import AbstractiveBackend
+from agents.ingest import bootstrap_of
 from agents.metrics import Metrics
 from agents.settings import Settings
+from agents.watchdog import StallWatch
 from agents.web import register_views
 from pipeline.cluster import ClusterConfig, StoryAssigner, article_terms
 from pipeline.dedup import DedupConfig
@@ -30,6 +33,7 @@ from pipeline.normalize import NormalizeConfig, normalize, parse_raw
 from pipeline.stories import StoryBook
 from pipeline.summarize import SummaryConfig
 from schemas import (
+    ALL_TOPICS,
     ARTICLES_DEDUPED,
     ARTICLES_NORMALIZED,
     ARTICLES_RAW,
@@ -57,6 +61,7 @@ DAY = 86400.0
 IDLE_AFTER = 5.0  # seconds without dedup traffic after which watermarks slow down
 IDLE_MARKS = 0.5  # seconds between watermarks of an idle worker
 STALL_WARNING_SECONDS = 30.0  # a band owner warns when probes wait longer than this
+STALL_CHECK_SECONDS = 5.0  # how often input partitions are checked for stalled messages
 
 
 @contextlib.contextmanager
@@ -247,22 +252,6 @@ def keep_unprocessed_unacked(app: faust.App) -> None:
         return consumer
 
     app._new_consumer = make_consumer
-    reread = {"rebalances": 0}
-
-    @app.timer(0.5)
-    async def reread_after_rebalance() -> None:
-        """Once a rebalance has settled, seek every partition back to its committed offset.
-
-        faust can fetch a message while the flow is still paused at the end of a rebalance and
-        drop it (its read position moves past it; it is never acknowledged); reading again
-        from the committed offsets after the flow resumed delivers it. Messages read twice
-        get their first answer again.
-        """
-        rebalances = app.rebalancing_count
-        if app.rebalancing or rebalances == reread["rebalances"]:
-            return
-        reread["rebalances"] = rebalances
-        await app.consumer.perform_seek()
 
 
 def app_config(settings: Settings) -> dict[str, Any]:
@@ -371,6 +360,17 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
         )
     parts = settings.dedup_partitions
     my_homes: set[int] = set()  # this worker's partitions of articles.normalized
+    my_inputs: set[tuple[str, int]] = set()  # this worker's partitions of the pipeline topics
+    stall_watch = StallWatch(bootstrap_of(settings.broker_url), settings.app_id)
+
+    @app.timer(STALL_CHECK_SECONDS)
+    async def reread_stalled_partitions() -> None:
+        """Partitions with waiting messages and a committed offset that stopped are read again
+        (see :class:`~agents.watchdog.StallWatch`)."""
+        if app.rebalancing:
+            return
+        inputs = [TopicPartition(topic, part) for topic, part in my_inputs]
+        await stall_watch.unstick(app.consumer, inputs)
     homes = PartitionedStage(lambda p: DedupHome(p, parts, dedup_config), tables["dedup-homes"])
     owners = PartitionedStage(lambda p: BandOwner(p, parts, dedup_config), tables["dedup-bands"])
     # The home agent reads articles and the band owners' answers for the same partitions.
@@ -386,6 +386,8 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
         assign.generation += 1
         my_homes.clear()
         my_homes.update(tp.partition for tp in assigned if tp.topic == ARTICLES_NORMALIZED)
+        my_inputs.clear()
+        my_inputs.update((tp.topic, tp.partition) for tp in assigned if tp.topic in ALL_TOPICS)
 
     batch = settings.batch_size
     within = settings.batch_within_seconds

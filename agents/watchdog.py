@@ -1,0 +1,78 @@
+"""Re-reads input partitions whose messages wait without being processed (a rebalance race)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+log = logging.getLogger(__name__)
+
+
+class StallWatch:
+    """Finds input partitions with unprocessed messages whose committed offset stopped moving,
+    and seeks the worker's consumer back to that offset so the messages are delivered again.
+
+    faust can fetch a message while its flow is paused at the end of a rebalance and move past
+    it without delivering it; the message is not lost (its offset is never committed) but it
+    would wait for the next restart. Hand-written because no faust setting covers it. Messages
+    read twice get their first answer again: every stage is idempotent.
+
+    Args:
+        bootstrap: Kafka bootstrap servers.
+        group_id: The workers' consumer group (read only: this consumer never subscribes).
+        checks: Consecutive checks a partition must be stuck before it is read again.
+    """
+
+    def __init__(self, bootstrap: str, group_id: str, checks: int = 2) -> None:
+        self.bootstrap = bootstrap
+        self.group_id = group_id
+        self.checks = checks
+        self.reader: AIOKafkaConsumer | None = None
+        self._seen: dict[TopicPartition, tuple[int, int]] = {}  # committed, times unchanged
+        self.reread = 0
+
+    async def check(self, partitions: Iterable[TopicPartition]) -> list[TopicPartition]:
+        """The partitions stuck for ``checks`` checks in a row (their counters reset)."""
+        tps = sorted(partitions)
+        if not tps:
+            self._seen.clear()
+            return []
+        if self.reader is None:
+            reader = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap, group_id=self.group_id, enable_auto_commit=False
+            )
+            await reader.start()
+            self.reader = reader
+        ends = await self.reader.end_offsets(tps)
+        stuck = []
+        for tp in tps:
+            committed = await self.reader.committed(tp) or 0
+            if ends[tp] <= committed:
+                self._seen.pop(tp, None)
+                continue
+            last, times = self._seen.get(tp, (-1, 0))
+            times = times + 1 if last == committed else 1
+            if times >= self.checks:
+                stuck.append(tp)
+                times = 0
+            self._seen[tp] = (committed, times)
+        return stuck
+
+    async def unstick(self, consumer: Any, partitions: Iterable[TopicPartition]) -> int:
+        """Check ``partitions`` and seek ``consumer`` (faust's) back on the stuck ones."""
+        stuck = await self.check(partitions)
+        for tp in stuck:
+            offset = self._seen[tp][0]
+            log.warning("partition %s[%d] stalled at offset %d: reading it again",
+                        tp.topic, tp.partition, offset)
+            await consumer.seek(tp, offset)
+            self.reread += 1
+        return len(stuck)
+
+    async def close(self) -> None:
+        if self.reader is not None:
+            await self.reader.stop()
+            self.reader = None
