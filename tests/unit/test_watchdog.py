@@ -41,5 +41,6 @@ async def test_only_a_partition_stuck_twice_is_read_again() -> None:
     assert consumer.seeks == [(stuck, 0)]
     assert watch.reread == 1
     reader.commits[stuck] = 1  # delivered and processed now
+    reader.commits[busy] = 8
     assert await watch.unstick(consumer, [stuck, busy, done]) == 0
     assert await watch.check([]) == []
