@@ -7,7 +7,8 @@ Usage:
 Articles with curly quotes are taken from the corpora and damaged as scraped news is:
 
   untouched     the article as it is
-  cp949_spam    CP949 bytes through a mixed UTF-8/cp1252 decoder, Korean spam lines splitting words
+  cp949_spam    CP949 bytes through a mixed UTF-8/cp1252 decoder (see
+                tests/mojibake.py), Korean spam lines splitting words
   gbk_spam      the same with GBK and Chinese spam
   sjis_spam     the same with Shift-JIS and Japanese spam
   utf8_cp1252   UTF-8 bytes read as cp1252
@@ -34,9 +35,12 @@ from pathlib import Path
 
 import orjson
 
-from pipeline.errors import BadInput
-from pipeline.normalize import normalize, parse_raw
-from schemas.records import RawArticle
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline.errors import BadInput  # noqa: E402
+from pipeline.normalize import normalize, parse_raw  # noqa: E402
+from schemas.records import RawArticle  # noqa: E402
+from tests.mojibake import shown_through  # noqa: E402
 
 KINDS = ("untouched", "cp949_spam", "gbk_spam", "sjis_spam", "utf8_cp1252", "html_page")
 CODECS = {"cp949_spam": "cp949", "gbk_spam": "gbk", "sjis_spam": "shift_jis"}
@@ -66,41 +70,6 @@ FURNITURE_LINE = re.compile(
     r"getty|courtesy)\b[^()]*\)\s*$|\bphoto\b.*\)$",
     re.IGNORECASE,
 )
-
-
-def _single(b: int) -> str:
-    if b < 0x80:
-        return chr(b)
-    try:
-        return bytes([b]).decode("cp1252")
-    except UnicodeDecodeError:
-        return chr(b)
-
-
-def decode_mixed(data: bytes, rng: random.Random, utf8_share: float = 0.7) -> str:
-    """Show bytes as a careless scraper does (see module docstring)."""
-    out: list[str] = []
-    i = 0
-    n = len(data)
-    while i < n:
-        b = data[i]
-        if b >= 0xC2:
-            taken = False
-            for width in (2, 3, 4):
-                try:
-                    ch = data[i : i + width].decode("utf-8")
-                except UnicodeDecodeError:
-                    continue
-                if rng.random() < utf8_share:
-                    out.append(ch)
-                    i += width
-                    taken = True
-                break
-            if taken:
-                continue
-        out.append(_single(b))
-        i += 1
-    return "".join(out)
 
 
 def inject_spam(
@@ -287,11 +256,11 @@ def run_damage(
             elif kind in CODECS:
                 codec = CODECS[kind]
                 damaged = inject_spam(clean, SPAM[codec], rng, between_words)
-                shown_text = decode_mixed(damaged.encode(codec, errors="replace"), rng, utf8_share)
+                shown_text = shown_through(damaged.encode(codec, errors="replace"), utf8_share, rng)
                 raw = raw_of(rec, text=shown_text)
                 expected = expected_for_codec(reference, codec)
             elif kind == "utf8_cp1252":
-                raw = raw_of(rec, text="".join(_single(b) for b in clean.encode("utf-8")))
+                raw = raw_of(rec, text=shown_through(clean.encode("utf-8"), utf8_share=0.0))
             else:
                 page, furniture, caption = html_page(rec, rng)
                 raw = raw_of(rec, body=page, content_type="text/html")

@@ -10,6 +10,7 @@ from pipeline.errors import BadInput
 from pipeline.normalize import NormalizeConfig, normalize, parse_raw
 from pipeline.text import stable_hash
 from schemas.records import RawArticle
+from tests.mojibake import shown_through
 
 T0 = 1_700_000_000.0
 
@@ -21,36 +22,6 @@ CLEAN = (
     "Residents who live near the wall welcomed the decision, though some asked for more detail "
     "about the cost."
 )
-
-
-def mixed_decode(data: bytes) -> str:
-    """Show bytes the way a careless scraper does: UTF-8 where they form UTF-8, else cp1252."""
-    out: list[str] = []
-    i = 0
-    while i < len(data):
-        b = data[i]
-        if b >= 0xC2:
-            for n in (2, 3, 4):
-                try:
-                    out.append(data[i : i + n].decode("utf-8"))
-                except UnicodeDecodeError:
-                    continue
-                i += n
-                break
-            else:
-                out.append(_single(b))
-                i += 1
-            continue
-        out.append(_single(b) if b >= 0x80 else chr(b))
-        i += 1
-    return "".join(out)
-
-
-def _single(b: int) -> str:
-    try:
-        return bytes([b]).decode("cp1252")
-    except UnicodeDecodeError:
-        return chr(b)
 
 
 def inject_spam(text: str, spam: list[str]) -> str:
@@ -72,7 +43,7 @@ def inject_spam(text: str, spam: list[str]) -> str:
 
 
 def damage(text: str, codec: str, spam: list[str]) -> str:
-    return mixed_decode(inject_spam(text, spam).encode(codec, errors="replace"))
+    return shown_through(inject_spam(text, spam).encode(codec, errors="replace"))
 
 
 def fold(text: str) -> str:
@@ -215,7 +186,7 @@ def test_whitespace_and_nbsp_paragraphs():
 
 
 def test_utf8_read_as_cp1252_is_repaired():
-    broken = "".join(_single(b) if b >= 0x80 else chr(b) for b in CLEAN.encode("utf-8"))
+    broken = shown_through(CLEAN.encode("utf-8"), utf8_share=0.0)
     assert broken != CLEAN
     art = norm(broken)
     assert art.text == CLEAN
@@ -255,7 +226,7 @@ def test_shift_jis_with_japanese_spam():
 
 
 def test_big5_quotes_without_spam():
-    art = norm(mixed_decode(CLEAN.encode("big5", errors="replace")))
+    art = norm(shown_through(CLEAN.encode("big5", errors="replace")))
     assert art.text == CLEAN
     assert "legacy_mojibake:big5" in art.repairs
 
@@ -459,7 +430,7 @@ def test_title_from_text_drops_the_dateline():
 
 
 def test_damaged_title_is_repaired():
-    broken = "".join(_single(b) if b >= 0x80 else chr(b) for b in "Council’s “plan”".encode())
+    broken = shown_through("Council’s “plan”".encode(), utf8_share=0.0)
     art = norm(CLEAN, title=broken)
     assert art.title == "Council’s “plan”"
 

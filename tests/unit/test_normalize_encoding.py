@@ -10,43 +10,15 @@ from pipeline.encoding import (
     repair_text,
     restore_lost_dashes,
 )
+from tests.mojibake import shown_through
 
 SENTENCE = "The mayor said “we will rebuild” and the crowd’s mood lifted… at last."
-
-
-def shown_through(data: bytes, utf8: bool) -> str:
-    """Bytes as a scraper shows them: UTF-8 sequences decoded (if ``utf8``), else cp1252."""
-    out: list[str] = []
-    i = 0
-    while i < len(data):
-        if utf8 and data[i] >= 0xC2:
-            for n in (2, 3):
-                try:
-                    out.append(data[i : i + n].decode("utf-8"))
-                except UnicodeDecodeError:
-                    continue
-                i += n
-                break
-            else:
-                out.append(_one(data[i]))
-                i += 1
-            continue
-        out.append(_one(data[i]))
-        i += 1
-    return "".join(out)
-
-
-def _one(b: int) -> str:
-    try:
-        return bytes([b]).decode("cp1252")
-    except UnicodeDecodeError:
-        return chr(b)
 
 
 @pytest.mark.parametrize("codec", ["cp949", "gbk", "shift_jis", "big5"])
 @pytest.mark.parametrize("utf8", [False, True])
 def test_each_legacy_codec_comes_back(codec, utf8):
-    broken = shown_through(SENTENCE.encode(codec, errors="replace"), utf8)
+    broken = shown_through(SENTENCE.encode(codec, errors="replace"), 1.0 if utf8 else 0.0)
     assert broken != SENTENCE
     fixed = repair_text(broken)
     expected = SENTENCE.encode(codec, errors="replace").decode(codec)
@@ -60,14 +32,14 @@ def test_each_legacy_codec_comes_back(codec, utf8):
 def test_cp949_pair_that_is_also_utf8():
     """C5 B8 (a Hangul syllable in CP949) is also UTF-8 for "Ÿ", which is cp1252 byte 0x9F."""
     word = "야마토연타"
-    shown = shown_through(word.encode("cp949"), utf8=True)
+    shown = shown_through(word.encode("cp949"))
     assert "Ÿ" in shown and "俬" in shown
     assert repair_legacy_cjk(shown).text == word
 
 
 def test_hangul_spam_line_decodes_to_hangul():
     line = "릴게임몰메가 p” through shuttle diplomacy"
-    shown = shown_through(line.encode("cp949"), utf8=True)
+    shown = shown_through(line.encode("cp949"))
     assert shown.startswith("¸±°Ô")
     fixed = repair_legacy_cjk(shown)
     assert fixed.text == line and fixed.repairs == ["legacy_mojibake:cp949"]
@@ -81,7 +53,8 @@ def test_lost_dashes_between_words():
 
 def test_dash_restored_only_after_a_legacy_repair():
     assert repair_text("Is it true ? He asked ? twice.").text == "Is it true ? He asked ? twice."
-    broken = shown_through("Seoul — “yes” he said".encode("cp949", errors="replace"), utf8=False)
+    data = "Seoul — “yes” he said".encode("cp949", errors="replace")
+    broken = shown_through(data, utf8_share=0.0)
     assert repair_text(broken).text == "Seoul — “yes” he said"
 
 
@@ -116,6 +89,6 @@ def test_utf8_read_as_cp1252_and_c1_controls():
 
 
 def test_long_text_skips_legacy_search():
-    broken = shown_through(SENTENCE.encode("cp949"), utf8=False)
+    broken = shown_through(SENTENCE.encode("cp949"), utf8_share=0.0)
     fixed = repair_text(broken, legacy_max_chars=10)
     assert fixed.text == broken and fixed.repairs == ["legacy_mojibake_skipped"]
