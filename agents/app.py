@@ -18,8 +18,8 @@ from aiokafka import TopicPartition
 from faust.types import EventT
 
 from agents.abstractive import AbstractiveBackend
-from agents.ingest import bootstrap_of
 from agents.metrics import Metrics
+from agents.offsets import GroupOffsets, bootstrap_of
 from agents.settings import Settings
 from agents.watchdog import StallWatch
 from agents.web import register_views
@@ -200,6 +200,7 @@ class Storystream:
     dedup_config: DedupConfig
     cluster_config: ClusterConfig
     summary_config: SummaryConfig
+    group_offsets: GroupOffsets  # this worker group's offsets (ops lag gauge, stall watch)
     abstractive: AbstractiveBackend | None = None
     update_listeners: list[Callable[[StoryUpdate], Any]] = field(default_factory=list)
     assignment_listeners: list[Callable[[StoryAssignment], Any]] = field(default_factory=list)
@@ -350,6 +351,7 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
         dedup_config=dedup_config,
         cluster_config=cluster_config,
         summary_config=summary_config,
+        group_offsets=GroupOffsets(bootstrap_of(settings.broker_url), settings.app_id),
     )
     if settings.llm_url:
         ss.abstractive = AbstractiveBackend(
@@ -361,7 +363,7 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
     parts = settings.dedup_partitions
     my_homes: set[int] = set()  # this worker's partitions of articles.normalized
     my_inputs: set[tuple[str, int]] = set()  # this worker's partitions of the pipeline topics
-    stall_watch = StallWatch(bootstrap_of(settings.broker_url), settings.app_id)
+    stall_watch = StallWatch(ss.group_offsets)
 
     @app.timer(STALL_CHECK_SECONDS)
     async def reread_stalled_partitions() -> None:

@@ -69,8 +69,8 @@ def ingest(
     source: Annotated[str, typer.Argument(help="JSONL file, folder of .txt/.html, or feed.")],
 ) -> None:
     """Send articles from SOURCE to articles.raw on BROKER_URL."""
-    from agents.ingest import bootstrap_of
     from agents.ingest import ingest as run_ingest
+    from agents.offsets import bootstrap_of
     from agents.settings import Settings
 
     settings = Settings.from_env()

@@ -95,14 +95,3 @@ async def ingest(source: str, bootstrap: str) -> int:
     elapsed = time.perf_counter() - started
     err_console.print(f"sent {sent} articles to {ARTICLES_RAW} in {elapsed:.1f}s")
     return sent
-
-
-def bootstrap_of(broker_url: str) -> str:
-    """faust broker URL(s) -> aiokafka bootstrap servers."""
-    hosts = []
-    for part in broker_url.split(";"):
-        part = part.strip()
-        if "://" in part:
-            part = part.split("://", 1)[1]
-        hosts.extend(h for h in part.split(",") if h)
-    return ",".join(hosts)

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from mode import Service
 from prometheus_client import Gauge
 
+from agents.offsets import GroupOffsets, bootstrap_of
 from schemas import (
     ALL_TOPICS,
     DEADLETTER,
@@ -412,27 +413,13 @@ class OpsHistory:
 
 
 class ConsumerLag:
-    """End offsets minus the app group's committed offsets, summed per topic.
+    """End offsets minus the worker group's committed offsets, summed per topic."""
 
-    Committed offsets are read by a consumer that carries the group id but never subscribes,
-    so it never joins (or disturbs) the worker group.
-    """
-
-    def __init__(self, bootstrap: str, group_id: str, topics: Iterable[str]) -> None:
-        self.bootstrap = bootstrap
-        self.group_id = group_id
+    def __init__(self, offsets: GroupOffsets, topics: Iterable[str]) -> None:
+        self.offsets = offsets
         self.topics = tuple(topics)
-        self.reader: AIOKafkaConsumer | None = None
 
     async def measure(self, consumer: AIOKafkaConsumer) -> dict[str, int]:
-        if self.reader is None:
-            reader = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap,
-                group_id=self.group_id,
-                enable_auto_commit=False,
-            )
-            await reader.start()
-            self.reader = reader
         await consumer.topics()  # refresh metadata for every topic
         partitions = [
             TopicPartition(topic, p)
@@ -443,27 +430,16 @@ class ConsumerLag:
             return {}
         ends = await consumer.end_offsets(partitions)
         starts = await consumer.beginning_offsets(partitions)
-        committed = await asyncio.gather(*(self.reader.committed(tp) for tp in partitions))
+        committed = await self.offsets.committed(partitions)
         lag: dict[str, int] = dict.fromkeys(self.topics, 0)
-        for tp, offset in zip(partitions, committed, strict=True):
+        for tp in partitions:
+            offset = committed[tp]
             position = offset if offset is not None and offset >= 0 else starts[tp]
             lag[tp.topic] += max(0, ends[tp] - position)
         return lag
 
-    async def close(self) -> None:
-        if self.reader is not None:
-            await self.reader.stop()
-            self.reader = None
-
 
 # -- the service ------------------------------------------------------------------------------
-
-
-def bootstrap_of(broker_url: str) -> str:
-    """faust broker URL(s) -> aiokafka bootstrap servers."""
-    from agents.ingest import bootstrap_of as convert
-
-    return convert(broker_url)
 
 
 class ReadModelFeed(Service):
@@ -480,8 +456,7 @@ class ReadModelFeed(Service):
         self.history = OpsHistory(model.config.history_samples)
         self.lag: dict[str, int] = {}
         self.consumer: AIOKafkaConsumer | None = None
-        self._lag = ConsumerLag(bootstrap_of(ss.settings.broker_url), ss.settings.app_id,
-                                ALL_TOPICS)
+        self._lag = ConsumerLag(ss.group_offsets, ALL_TOPICS)
         registry = ss.metrics.registry
         self.lag_gauge = Gauge(
             "storystream_consumer_lag",
@@ -504,7 +479,7 @@ class ReadModelFeed(Service):
         if self.consumer is not None:
             await self.consumer.stop()
             self.consumer = None
-        await self._lag.close()
+        await self.ss.group_offsets.close()
 
     async def _start_consumer(self) -> AIOKafkaConsumer:
         consumer = AIOKafkaConsumer(

@@ -6,7 +6,9 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
+
+from agents.offsets import GroupOffsets
 
 log = logging.getLogger(__name__)
 
@@ -21,16 +23,13 @@ class StallWatch:
     read twice get their first answer again: every stage is idempotent.
 
     Args:
-        bootstrap: Kafka bootstrap servers.
-        group_id: The workers' consumer group (read only: this consumer never subscribes).
+        offsets: The worker group's committed and end offsets.
         checks: Consecutive checks a partition must be stuck before it is read again.
     """
 
-    def __init__(self, bootstrap: str, group_id: str, checks: int = 2) -> None:
-        self.bootstrap = bootstrap
-        self.group_id = group_id
+    def __init__(self, offsets: GroupOffsets, checks: int = 2) -> None:
+        self.offsets = offsets
         self.checks = checks
-        self.reader: AIOKafkaConsumer | None = None
         self._seen: dict[TopicPartition, tuple[int, int]] = {}  # committed, times unchanged
         self.reread = 0
 
@@ -40,16 +39,11 @@ class StallWatch:
         if not tps:
             self._seen.clear()
             return []
-        if self.reader is None:
-            reader = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap, group_id=self.group_id, enable_auto_commit=False
-            )
-            await reader.start()
-            self.reader = reader
-        ends = await self.reader.end_offsets(tps)
+        ends = await self.offsets.ends(tps)
+        committed_at = await self.offsets.committed(tps)
         stuck = []
         for tp in tps:
-            committed = await self.reader.committed(tp) or 0
+            committed = committed_at[tp] or 0
             if ends[tp] <= committed:
                 self._seen.pop(tp, None)
                 continue
@@ -71,8 +65,3 @@ class StallWatch:
             await consumer.seek(tp, offset)
             self.reread += 1
         return len(stuck)
-
-    async def close(self) -> None:
-        if self.reader is not None:
-            await self.reader.stop()
-            self.reader = None

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import murmur2
 
 from agents.broker import EmbeddedBroker
+from agents.offsets import GroupOffsets
 from schemas import (
     ARTICLES_DEDUPED,
     ARTICLES_NORMALIZED,
@@ -73,18 +74,14 @@ def _verdict(worker: WorkerProcess, article_id: str, timeout: float) -> dict:
 async def _topic_dump(broker: EmbeddedBroker) -> str:
     """What the dedup topics hold (watermarks summarized), for a failure message."""
     lines = []
-    # A consumer with the group id that never subscribes reads the committed offsets.
-    reader = AIOKafkaConsumer(
-        bootstrap_servers=broker.bootstrap, group_id="storystream", enable_auto_commit=False
-    )
-    await reader.start()
+    offsets = GroupOffsets(broker.bootstrap, "storystream")
     try:
-        for topic, count in ((ARTICLES_RAW, 4), (ARTICLES_NORMALIZED, 2)):
-            for part in range(count):
-                tp = TopicPartition(topic, part)
-                lines.append(f"committed {topic}[{part}]: {await reader.committed(tp)}")
+        tps = [TopicPartition(ARTICLES_RAW, p) for p in range(4)]
+        tps += [TopicPartition(ARTICLES_NORMALIZED, p) for p in range(2)]
+        committed = await offsets.committed(tps)
+        lines += [f"committed {tp.topic}[{tp.partition}]: {committed[tp]}" for tp in tps]
     finally:
-        await reader.stop()
+        await offsets.close()
     for topic in (ARTICLES_RAW, ARTICLES_NORMALIZED, DEDUP_BANDS, DEDUP_MATCHES, ARTICLES_DEDUPED):
         consumer = AIOKafkaConsumer(
             topic, bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest"

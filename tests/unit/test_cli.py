@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from agents.cli import cli
-from agents.ingest import bootstrap_of, iter_source
+from agents.ingest import iter_source
+from agents.offsets import bootstrap_of
 
 runner = CliRunner()
 

@@ -7,16 +7,16 @@ from aiokafka import TopicPartition
 from agents.watchdog import StallWatch
 
 
-class FakeReader:
+class FakeOffsets:
     def __init__(self) -> None:
-        self.ends: dict[TopicPartition, int] = {}
+        self.end: dict[TopicPartition, int] = {}
         self.commits: dict[TopicPartition, int | None] = {}
 
-    async def end_offsets(self, tps):
-        return {tp: self.ends[tp] for tp in tps}
+    async def ends(self, tps):
+        return {tp: self.end[tp] for tp in tps}
 
-    async def committed(self, tp):
-        return self.commits[tp]
+    async def committed(self, tps):
+        return {tp: self.commits[tp] for tp in tps}
 
 
 class FakeConsumer:
@@ -29,11 +29,10 @@ class FakeConsumer:
 
 async def test_only_a_partition_stuck_twice_is_read_again() -> None:
     stuck, busy, done = (TopicPartition("articles.raw", p) for p in range(3))
-    reader = FakeReader()
-    reader.ends = {stuck: 1, busy: 10, done: 4}
+    reader = FakeOffsets()
+    reader.end = {stuck: 1, busy: 10, done: 4}
     reader.commits = {stuck: None, busy: 2, done: 4}
-    watch = StallWatch("127.0.0.1:1", "group", checks=2)
-    watch.reader = reader
+    watch = StallWatch(reader, checks=2)
     consumer = FakeConsumer()
     assert await watch.unstick(consumer, [stuck, busy, done]) == 0  # first sight: not yet
     reader.commits[busy] = 6  # still lagging, but moving
