@@ -71,18 +71,17 @@ def _rank(order: float, article_id: str) -> tuple[float, str]:
     return (order, article_id)
 
 
+def best_match(matches: Iterable[BandMatch]) -> BandMatch | None:
+    """The match that decides: highest Jaccard, ties to the earliest candidate."""
+    return min(matches, key=lambda m: (-m.jaccard, m.order, m.candidate_id), default=None)
+
+
 def verdict_from_matches(
     article_id: str, matches: Iterable[BandMatch], config: DedupConfig
 ) -> DedupVerdict:
     """The home's verdict once every band owner has answered: the best match (highest
     Jaccard, ties to the earliest candidate) decides, as in the single-partition stage."""
-    best: BandMatch | None = None
-    for m in matches:
-        if best is None or m.jaccard > best.jaccard or (
-            m.jaccard == best.jaccard
-            and _rank(m.order, m.candidate_id) < _rank(best.order, best.candidate_id)
-        ):
-            best = m
+    best = best_match(matches)
     if best is None:
         return DedupVerdict(article_id, "original")
     kind = "syndicated" if best.jaccard >= config.syndicated_threshold else "light_edit"
@@ -111,9 +110,9 @@ class BandOwner(ChangeRecords):
     Probes are answered in order-key order once the minimum watermark over all ``homes`` has
     passed them: every earlier probe has then arrived here, whatever the arrival order across
     partitions was. A probe sees the earlier articles sharing one of its keys, verified with
-    :func:`~pipeline.dedup.is_copy`. An answer waits until the roots of its matches are known
-    (their homes send decisions here); a candidate is always earlier than the probe, so this
-    never waits on the probe itself, and ``root_wait_seconds`` bounds the wait in any case.
+    :func:`~pipeline.dedup.is_copy`. An answer waits until the root of its best match is known
+    (homes send decisions here); a candidate is always earlier than the probe, so this never
+    waits on the probe itself, and ``root_wait_seconds`` bounds the wait in any case.
     Stored texts are keyed by (article id, version): version 0 is the article as first probed,
     later versions are the index-only texts of its revisions.
 
@@ -212,7 +211,10 @@ class BandOwner(ChangeRecords):
         answers = []
         for held in ready:
             matches = self._matches(held)
-            if any(m.root is None for m in matches):
+            # Only the root of this owner's best match can matter: the home's pick is at least
+            # as good, and wherever that candidate is reported it is that owner's best too.
+            best = best_match(matches)
+            if best is not None and best.root is None:
                 if held.ready_since is None:
                     held.ready_since = now
                 if now - held.ready_since < self.root_wait_seconds:
