@@ -24,11 +24,10 @@ from agents.settings import Settings
 from agents.watchdog import StallWatch
 from agents.web import register_views
 from pipeline.cluster import ClusterConfig, StoryAssigner, article_terms
-from pipeline.dedup import DedupConfig
+from pipeline.dedup import DedupConfig, sign_articles
 from pipeline.dedup_bands import BandOwner, DedupHome
 from pipeline.engine import summarize_story_with
 from pipeline.errors import BadInput
-from pipeline.minhash import band_keys, signatures
 from pipeline.normalize import NormalizeConfig, normalize, parse_raw
 from pipeline.stories import StoryBook
 from pipeline.summarize import SummaryConfig
@@ -215,13 +214,6 @@ class Storystream:
         self.metrics.dead_letters.labels(stage=stage).inc()
         log.warning("dead letter from %s: %s", stage, reason)
         await self.topics[DEADLETTER].send(key=event.message.key, value=letter.to_json())
-
-
-def sign_batch(articles: list[Article], config: DedupConfig) -> tuple[Any, Any, Any]:
-    """Signatures, shingle counts and band keys of a batch of articles, in one vectorized call."""
-    texts = [a.text or "" for a in articles]
-    sigs = signatures(texts, config.num_perm, config.seed, config.shingle)
-    return sigs.values, sigs.sizes, band_keys(sigs.values, config.bands, config.rows)
 
 
 def keep_unprocessed_unacked(app: faust.App) -> None:
@@ -440,7 +432,7 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
                     await ss.dead_letter("dedup", f"{type(exc).__name__}: {exc}", event)
             signed: dict[int, tuple[Any, int, Any]] = {}
             if decoded:
-                values, sizes, keys = sign_batch(list(decoded.values()), dedup_config)
+                values, sizes, keys = sign_articles(list(decoded.values()), dedup_config)
                 for n, i in enumerate(decoded):
                     signed[i] = (values[n], int(sizes[n]), keys[n])
             verdicts: list[tuple[Article, DedupVerdict]] = []

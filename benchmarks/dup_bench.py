@@ -33,7 +33,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.dedup import BandIndex, DedupConfig, Deduplicator  # noqa: E402
+from pipeline.dedup import BandIndex, DedupConfig, Deduplicator, sign_articles  # noqa: E402
 from pipeline.dedup_bands import BandOwner, DedupHome  # noqa: E402
 from pipeline.minhash import (  # noqa: E402
     band_keys,
@@ -191,14 +191,13 @@ def run_partitioned(items: list[Item], cfg: DedupConfig, partitions: int, batch:
     verdicts: dict[str, object] = {}
     for lo in range(0, len(items), batch):
         chunk = items[lo : lo + batch]
-        sigs = signatures([it.article.text for it in chunk], cfg.num_perm, cfg.seed, cfg.shingle)
-        keys = band_keys(sigs.values, cfg.bands, cfg.rows)
+        values, sizes, keys = sign_articles([it.article for it in chunk], cfg)
         for j, it in enumerate(chunk):
             a = it.article
             h = int(stable_hash(a.url or a.id), 16) % partitions
             delivery = f"bench/0/{lo + j}"
             step = homes[h].receive(
-                a, delivery, sigs.values[j], int(sigs.sizes[j]), keys[j], float(lo + j)
+                a, delivery, values[j], int(sizes[j]), keys[j], float(lo + j)
             )
             if step.verdict is not None:
                 verdicts[delivery] = step.verdict

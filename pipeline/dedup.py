@@ -239,6 +239,16 @@ class BandIndex:
         return int(self._tkeys.nbytes + self._tslots.nbytes)
 
 
+def sign_articles(
+    articles: Sequence[Article], config: DedupConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signatures, distinct-shingle counts and band keys of a batch, in one vectorized call."""
+    sigs = signatures(
+        [a.text or "" for a in articles], config.num_perm, config.seed, config.shingle
+    )
+    return sigs.values, sigs.sizes, band_keys(sigs.values, config.bands, config.rows)
+
+
 class ChangeRecords:
     """Mixin for stages whose state changes are records for a changelogged table."""
 
@@ -345,18 +355,14 @@ class Deduplicator(ChangeRecords):
         updated once per batch; articles of the same batch find each other through the band
         keys they share (computed for the batch with one sort).
         """
-        c = self.config
-        sigs = signatures([a.text or "" for a, _ in items], c.num_perm, c.seed, c.shingle)
-        return self._check_signed(items, sigs.values, sigs.sizes, None)
+        values, sizes, keys = sign_articles([a for a, _ in items], self.config)
+        return self._check_signed(items, values, sizes, keys)
 
     def _check_signed(
         self, items: Sequence[tuple[Article, str | None]], values: np.ndarray, sizes: np.ndarray,
-        keys: np.ndarray | None,
+        keys: np.ndarray,
     ) -> list[DedupVerdict]:
-        """``check_many`` with signatures (and optionally band keys) already computed."""
-        c = self.config
-        if keys is None:
-            keys = band_keys(values, c.bands, c.rows)
+        """``check_many`` with signatures and band keys already computed."""
         self._flush()
         found = self._index.query_many(keys)
         earlier = _shared_key_partners(keys)  # rows of this batch that share a band key
