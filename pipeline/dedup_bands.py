@@ -18,6 +18,7 @@ import heapq
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import orjson
@@ -438,7 +439,7 @@ class DedupHome(ChangeRecords):
         self._deliveries: dict[str, tuple[bytes, float]] = {}
         self._expiry: list[tuple[float, str]] = []
         self._delivery_expiry: list[tuple[float, str]] = []
-        self._unsent: dict[str, float] = {}
+        self._unsent: list[float] = []  # order keys of probes not yet handed to the producer
         self._last_order = float("-inf")
         self._changes: dict[str, bytes | None] = {}
 
@@ -463,7 +464,7 @@ class DedupHome(ChangeRecords):
         Orders handed out but whose probes are not all sent yet (see :meth:`sent`) hold it back.
         """
         if self._unsent:
-            return BandWatermark(self.home, min(self._unsent.values()) - ORDER_STEP)
+            return BandWatermark(self.home, min(self._unsent) - ORDER_STEP)
         order = max(now, self._last_order)
         self._last_order = order
         return BandWatermark(self.home, order)
@@ -595,14 +596,25 @@ class DedupHome(ChangeRecords):
     def _probes(
         self, pending: _Pending, signature: np.ndarray, size: int, keys: np.ndarray
     ) -> list[tuple[int, BandProbe]]:
+        article = pending.article
+        return self._route(
+            article.id, pending.order, float(article.published), signature, size, keys
+        )
+
+    def _route(
+        self, article_id: str, order: float, published: float, signature: np.ndarray,
+        size: int, keys: np.ndarray, **extra: Any,
+    ) -> list[tuple[int, BandProbe]]:
+        """One probe per band partition owning some of ``keys``; the order key holds the
+        watermark back until :meth:`sent_all`."""
         sig_text = encode_signature(signature)
-        self._unsent[pending.article.id] = pending.order
+        self._unsent.append(order)
         return [
             (
                 owner,
                 BandProbe(
-                    pending.article.id, self.home, pending.order, float(pending.article.published),
-                    size, sig_text, [int(keys[b]) for b in bands],
+                    article_id, self.home, order, published, size, sig_text,
+                    [int(keys[b]) for b in bands], **extra,
                 ),
             )
             for owner, bands in sorted(probe_routes(keys, self.partitions).items())
@@ -629,27 +641,15 @@ class DedupHome(ChangeRecords):
         if size >= self.config.min_shingles:
             # The new text is indexed too, so copies of it are found; its root is the article's
             # (told to the owners later when the article itself is still undecided).
-            order = self.next_order(now)
-            version = known.revisions
-            sig_text = encode_signature(signature)
-            routes = sorted(probe_routes(keys, self.partitions).items())
             undecided = self._pending.get(known.id)
+            step.probes = self._route(
+                known.id, self.next_order(now), known.published, signature, size, keys,
+                index_only=True, version=known.revisions,
+                root=None if undecided is not None else known.root or known.id,
+            )
             if undecided is not None:
-                undecided.versions.append((version, [owner for owner, _ in routes]))
+                undecided.versions.append((known.revisions, [owner for owner, _ in step.probes]))
                 self._save_pending(undecided)
-            step.probes = [
-                (
-                    owner,
-                    BandProbe(
-                        known.id, self.home, order, known.published, size, sig_text,
-                        [int(keys[b]) for b in bands], index_only=True,
-                        root=None if undecided is not None else known.root or known.id,
-                        version=version,
-                    ),
-                )
-                for owner, bands in routes
-            ]
-            self._unsent[f"{version}/{known.id}"] = order
         return step
 
     def _memo(self, delivery: str | None, article: Article, verdict: DedupVerdict) -> HomeStep:
