@@ -8,8 +8,9 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import faust
@@ -29,7 +30,7 @@ from pipeline.dedup_bands import BandOwner, DedupHome
 from pipeline.engine import summarize_story_with
 from pipeline.errors import BadInput
 from pipeline.normalize import NormalizeConfig, normalize, parse_raw
-from pipeline.stories import StoryBook
+from pipeline.stories import RefreshSchedule, StoryBook
 from pipeline.summarize import SummaryConfig
 from schemas import (
     ALL_TOPICS,
@@ -76,6 +77,17 @@ def event_context(event: EventT) -> Iterator[None]:
         yield
     finally:
         faust.streams._current_event.reset(token)
+
+
+class PartitionEvent:
+    """Stands in for an event of ``topic``/``partition`` when a timer writes tables.
+
+    faust reads only the current event's topic and partition to place a table write in the
+    changelog; a timer acting for one partition's stories sets this as the current event.
+    """
+
+    def __init__(self, topic: str, partition: int) -> None:
+        self.message = SimpleNamespace(topic=topic, partition=partition)
 
 
 def delivery_of(event: EventT) -> str:
@@ -204,6 +216,8 @@ class Storystream:
     update_listeners: list[Callable[[StoryUpdate], Any]] = field(default_factory=list)
     assignment_listeners: list[Callable[[StoryAssignment], Any]] = field(default_factory=list)
     deadletter_listeners: list[Callable[[DeadLetter], Any]] = field(default_factory=list)
+    # publish_due_summaries(partitions, now): the summary refresh the timer runs
+    publish_due_summaries: Callable[[set[int], float], Awaitable[None]] | None = None
 
     async def send_raw(self, payload: bytes, key: str | None = None) -> None:
         """Put one raw article (JSON bytes) on ``articles.raw``."""
@@ -320,6 +334,7 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
         "story-members": table("story-members", settings.story_partitions),
         "story-index": table("story-index", settings.story_partitions),
         "story-meta": table("story-meta", settings.story_partitions),
+        "story-pending": table("story-pending", settings.story_partitions),
     }
     normalize_config = NormalizeConfig(max_body_bytes=settings.max_body_bytes)
     dedup_config = (
@@ -365,6 +380,7 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
             return
         inputs = [TopicPartition(topic, part) for topic, part in my_inputs]
         await stall_watch.unstick(app.consumer, inputs)
+
     homes = PartitionedStage(lambda p: DedupHome(p, parts, dedup_config), tables["dedup-homes"])
     owners = PartitionedStage(lambda p: BandOwner(p, parts, dedup_config), tables["dedup-bands"])
     # The home agent reads articles and the band owners' answers for the same partitions.
@@ -372,6 +388,13 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
     assign = StatefulStage(lambda: StoryAssigner(cluster_config), tables["assign-state"])
     book = StoryBook(tables["story-members"], tables["story-index"], tables["story-meta"])
     summarize = summarize_story_with(summary_config)
+    refreshes = RefreshSchedule(
+        tables["story-pending"],
+        quiet=settings.summary_debounce_seconds,
+        longest=settings.summary_max_wait_seconds,
+    )
+    book_lock = asyncio.Lock()  # the summarize agent and the publishing timer share the book
+    refresh_tick = min(0.25, max(0.05, settings.summary_debounce_seconds / 4))
 
     @app.on_partitions_assigned.connect
     async def _rebuild_after_rebalance(sender: Any, assigned: Any, **kwargs: Any) -> None:
@@ -520,7 +543,8 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
                 # in between redelivers the probe, and the home ignores a repeated answer.
                 for answer in owner.advance(time.time()):
                     await topics[DEDUP_MATCHES].send(
-                        key=answer.article_id.encode(), value=answer.to_json(),
+                        key=answer.article_id.encode(),
+                        value=answer.to_json(),
                         partition=answer.home,
                     )
                 with event_context(event):
@@ -533,7 +557,10 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
                     log.warning(
                         "dedup band partition %d: %d probes unanswered for over %.0f s;"
                         " watermarks behind from home partitions %s",
-                        part, stuck, STALL_WARNING_SECONDS, behind,
+                        part,
+                        stuck,
+                        STALL_WARNING_SECONDS,
+                        behind,
                     )
 
     dedup_clock = {"active": 0.0, "marked": 0.0}  # last dedup traffic, last watermarks sent
@@ -584,47 +611,68 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
 
     @app.agent(topics[STORIES_ASSIGNMENTS], name="summarize")
     async def summarize_agent(stream: faust.StreamT) -> None:
-        debounce = settings.summary_debounce_seconds
-        async for events in stream.take_events(max(batch, 1000), within=debounce):
+        async for events in stream.take_events(max(batch, 1000), within=within):
             started = time.perf_counter()
-            touched: dict[str, tuple[EventT, StoryAssignment]] = {}
-            for event in events:
-                with event_context(event):
-                    try:
-                        assignment = StoryAssignment.from_json(event.message.value)
-                        changed = book.add(assignment)
-                    except Exception as exc:  # noqa: BLE001
-                        await ss.dead_letter("summarize", f"{type(exc).__name__}: {exc}", event)
-                        continue
-                for listener in ss.assignment_listeners:
-                    listener(assignment)
-                for story_id in changed:
-                    touched[story_id] = (event, assignment)
-            for story_id, (event, assignment) in touched.items():
-                with event_context(event):
-                    try:
-                        update = book.prepare(
-                            story_id,
-                            summarize,
-                            now=time.time(),
-                            related=book.related_stories(assignment.related),
-                        )
-                    except Exception as exc:  # noqa: BLE001
-                        await ss.dead_letter("summarize", f"{type(exc).__name__}: {exc}", event)
-                        continue
-                    if update is None:
-                        continue
-                    if ss.abstractive is not None:
-                        update = await ss.abstractive.refine(update, book.story_members(story_id))
-                    # Record the version only once the broker has the update: a crash in
-                    # between republishes the same version instead of losing it.
-                    sent = await topics[STORIES_UPDATES].send(
-                        key=story_id.encode(), value=update.to_json()
-                    )
-                    await sent
-                    book.commit(update)
-                ss.metrics.story_updates.inc()
+            async with book_lock:
+                now = time.time()
+                for event in events:
+                    with event_context(event):
+                        try:
+                            assignment = StoryAssignment.from_json(event.message.value)
+                            changed = book.add(assignment)
+                        except Exception as exc:  # noqa: BLE001
+                            await ss.dead_letter("summarize", f"{type(exc).__name__}: {exc}", event)
+                            continue
+                        for story_id in changed:
+                            refreshes.touch(
+                                event.message.partition, story_id, now, assignment.related
+                            )
+                    for listener in ss.assignment_listeners:
+                        listener(assignment)
             ss.metrics.observe_batch("summarize", len(events), time.perf_counter() - started)
+
+    async def publish_due_summaries(partitions: set[int], now: float) -> None:
+        """Refresh and publish the stories of ``partitions`` whose changes have gone quiet."""
+        async with book_lock:
+            for partition, story_id, related in refreshes.due(now, partitions):
+                # Table writes go to the changelog partition of the assignments that touched
+                # the story, as if made while processing one of them.
+                with event_context(PartitionEvent(STORIES_ASSIGNMENTS, partition)):
+                    try:
+                        await publish_summary(story_id, related)
+                    except Exception as exc:  # noqa: BLE001 - kept pending, tried next tick
+                        log.warning("update of story %s not published: %r", story_id, exc)
+                        continue
+                    refreshes.done(partition, story_id)
+
+    ss.publish_due_summaries = publish_due_summaries
+
+    @app.timer(refresh_tick)
+    async def summary_refresh_timer() -> None:
+        if app.rebalancing or app.in_recovery:
+            return
+        mine = {part for name, part in my_inputs if name == STORIES_ASSIGNMENTS}
+        await publish_due_summaries(mine, time.time())
+
+    async def publish_summary(story_id: str, related: list[str]) -> None:
+        """Summarize a changed story and publish its next version."""
+        try:
+            update = book.prepare(
+                story_id, summarize, now=time.time(), related=book.related_stories(related)
+            )
+            if update is not None and ss.abstractive is not None:
+                update = await ss.abstractive.refine(update, book.story_members(story_id))
+        except Exception:  # noqa: BLE001 - a failing summary must not block the others
+            log.exception("summary of story %s failed; retried on its next change", story_id)
+            return
+        if update is None:
+            return
+        # Record the version only once the broker has the update: a crash in between
+        # republishes the same version instead of losing it.
+        sent = await topics[STORIES_UPDATES].send(key=story_id.encode(), value=update.to_json())
+        await sent
+        book.commit(update)
+        ss.metrics.story_updates.inc()
 
     @app.agent(topics[STORIES_UPDATES], name="updates")
     async def updates_agent(stream: faust.StreamT) -> None:

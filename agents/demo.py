@@ -140,8 +140,6 @@ def run_demo(
                     break
                 await asyncio.sleep(0.2)
             else:
-                # Let a last debounced refresh land before stopping.
-                await asyncio.sleep(settings.summary_debounce_seconds)
                 console.print("[bold]all articles assigned and their stories published")
             os.kill(os.getpid(), signal.SIGTERM)
 

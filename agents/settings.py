@@ -66,6 +66,7 @@ class Settings:
     batch_size: int = 200
     batch_within_seconds: float = 0.25
     summary_debounce_seconds: float = 1.0
+    summary_max_wait_seconds: float = 10.0
     dedup_window_days: float | None = None
     story_dormant_days: float | None = None
     max_body_bytes: int = 2_000_000
@@ -125,7 +126,14 @@ class Settings:
         Setting(
             "STORYSTREAM_SUMMARY_DEBOUNCE",
             "summary_debounce_seconds",
-            "Seconds a story's summary refresh waits for more articles (one update per burst).",
+            "Seconds without a new article after which a story's summary is refreshed (one "
+            "update per burst).",
+        ),
+        Setting(
+            "STORYSTREAM_SUMMARY_MAX_WAIT",
+            "summary_max_wait_seconds",
+            "Seconds after its first unpublished article by which a story that keeps changing "
+            "is refreshed anyway.",
         ),
         Setting(
             "STORYSTREAM_DEDUP_WINDOW_DAYS",

@@ -225,3 +225,51 @@ def _merged_update(
         article_count=0,
         merged_into=into,
     )
+
+
+@dataclass
+class RefreshSchedule:
+    """When each changed story's summary is due: after a quiet spell, or a longest wait.
+
+    A burst of articles on one story gives one refresh once no article has arrived for
+    ``quiet`` seconds; a story that keeps changing is still refreshed every ``longest``
+    seconds. The schedule lives in a key/value store (a changelogged table in the worker), so
+    a refresh that was due when a worker died is made by whichever worker recovers it.
+
+    Args:
+        pending: ``"<partition>\\x1f<story_id>"`` -> ``{"first", "last", "related"}`` (orjson).
+            The partition is the one of the assignments that touched the story, so the worker
+            that owns that partition publishes it.
+        quiet: Seconds without a change after which a story is refreshed.
+        longest: Seconds after its first unpublished change by which a story is refreshed.
+    """
+
+    pending: MutableMapping[str, bytes]
+    quiet: float
+    longest: float
+
+    def touch(self, partition: int, story_id: str, now: float, related: Sequence[str]) -> None:
+        """Note a change of ``story_id`` at ``now`` (seconds, the worker's clock)."""
+        key = f"{partition}{_SEP}{story_id}"
+        raw = self.pending.get(key)
+        first = orjson.loads(raw)["first"] if raw else now
+        self.pending[key] = orjson.dumps({"first": first, "last": now, "related": list(related)})
+
+    def due(self, now: float, partitions: set[int]) -> list[tuple[int, str, list[str]]]:
+        """The stories of ``partitions`` whose refresh is due: (partition, story id, related)."""
+        out = []
+        for key, raw in list(self.pending.items()):
+            if raw is None:
+                continue
+            part, story_id = key.split(_SEP, 1)
+            if int(part) not in partitions:
+                continue
+            entry = orjson.loads(raw)
+            if now - entry["last"] >= self.quiet or now - entry["first"] >= self.longest:
+                out.append((int(part), story_id, entry["related"]))
+        out.sort(key=lambda item: item[1])
+        return out
+
+    def done(self, partition: int, story_id: str) -> None:
+        """Forget a story's pending refresh once its update is published."""
+        self.pending.pop(f"{partition}{_SEP}{story_id}", None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def ss(tmp_path: Path):
         data_dir=tmp_path,
         web_enabled=False,
         batch_within_seconds=0.05,
-        summary_debounce_seconds=0.05,
+        summary_debounce_seconds=1.0,
         dedup_partitions=2,
     )
     built = build_app(settings)
@@ -195,11 +196,16 @@ async def test_summarize_agent_publishes_one_update_per_burst(ss):
                 article=article,
                 verdict=DedupVerdict(article_id=article.id, kind="original"),
             )
-            await agent.put(value=assignment.to_json(), key=b"s-1")
-        await _settle(
-            lambda: out.sent and StoryUpdate.from_json(out.sent[-1][1]).article_count == 5
-        )
+            await agent.put(value=assignment.to_json(), key=b"s-1", partition=0)
+            # The burst goes on: nothing is due yet.
+            await ss.publish_due_summaries({0}, time.time())
+        index = ss.tables["story-index"]
+        await _settle(lambda: index.get("s-1") and len(orjson.loads(index["s-1"])) == 5)
+        await ss.publish_due_summaries({0}, time.time())
+        assert out.sent == []
+        await ss.publish_due_summaries({0}, time.time() + 1.0)
+        await ss.publish_due_summaries({0}, time.time() + 2.0)
     updates = [StoryUpdate.from_json(v) for _, v in out.sent]
-    assert len(updates) < 5
+    assert len(updates) == 1
     assert updates[-1].status_line == "Updated (5 articles)"
     assert [u.version for u in updates] == list(range(1, len(updates) + 1))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.stories import StoryBook
+from pipeline.stories import RefreshSchedule, StoryBook
 from schemas import Article, DedupVerdict, StoryAssignment, StoryUpdate
 
 
@@ -90,3 +90,34 @@ def test_prepared_version_is_not_recorded_until_committed():
     book.commit(again)
     assert book.prepare("s1", _fake_summary, now=3.0) is None
     assert book.latest("s1").version == 1
+
+
+def test_a_burst_is_refreshed_once_it_goes_quiet():
+    schedule = RefreshSchedule({}, quiet=1.0, longest=10.0)
+    for t in (0.0, 0.6, 1.2, 1.8):
+        schedule.touch(0, "s-1", t, related=["s-2"])
+        assert schedule.due(t + 0.5, {0}) == []
+    assert schedule.due(2.9, {0}) == [(0, "s-1", ["s-2"])]
+    schedule.done(0, "s-1")
+    assert schedule.due(30.0, {0}) == []
+
+
+def test_a_story_that_keeps_changing_is_refreshed_after_the_longest_wait():
+    schedule = RefreshSchedule({}, quiet=1.0, longest=3.0)
+    due_at = []
+    for step in range(40):
+        now = step * 0.5
+        schedule.touch(1, "s-busy", now, related=[])
+        if schedule.due(now, {1}):
+            due_at.append(now)
+            schedule.done(1, "s-busy")
+    assert due_at == [3.0, 6.5, 10.0, 13.5, 17.0]
+
+
+def test_only_the_workers_partitions_are_due_and_the_schedule_survives_a_restart():
+    store: dict[str, bytes] = {}
+    RefreshSchedule(store, quiet=1.0, longest=10.0).touch(3, "s-a", 0.0, related=[])
+    RefreshSchedule(store, quiet=1.0, longest=10.0).touch(4, "s-b", 0.0, related=[])
+    recovered = RefreshSchedule(dict(store), quiet=1.0, longest=10.0)
+    assert recovered.due(5.0, {3}) == [(3, "s-a", [])]
+    assert recovered.due(5.0, {3, 4}) == [(3, "s-a", []), (4, "s-b", [])]
