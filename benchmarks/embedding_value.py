@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -207,6 +208,54 @@ def embed_corpus(
     return np.asarray(full, np.float64), np.asarray(head, np.float64), timing
 
 
+# ---------------------------------------------------------------------------- diagnostics
+
+
+def separability(items: list[tuple[Any, ...]], rows: list[dict]) -> dict[str, float] | None:
+    """ROC AUC of pair similarities for "same story" among pairs sharing a gold topic.
+
+    Within one topic every pair is about the same kind of event, so this asks how well each
+    similarity tells two reports of one event from reports of two events of a kind (the
+    errors the assigner makes on ECB+). TF-IDF here is a plain corpus-wide vectorizer over
+    the same text the embedding reads, as a reference. None when the corpus has no topics.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics import roc_auc_score
+
+    topic_of = {str(r["id"]): r.get("topic") for r in rows}
+    arts = [item[0] for item in items]
+    events = [item[1] for item in items]
+    topics = [topic_of.get(a.id) for a in arts]
+    if len({t for t in topics if t is not None}) < 2:
+        return None
+    full = np.stack([TABLE[article_key(a)][0] for a in arts])
+    head = np.stack([TABLE[article_key(a)][1] for a in arts])
+    tfidf = TfidfVectorizer(sublinear_tf=True, stop_words="english").fit_transform(
+        [embed_texts(a)[0] for a in arts]
+    )
+    tf_sim = (tfidf @ tfidf.T).toarray()
+    labels, emb_c, head_c, tf_c = [], [], [], []
+    for i in range(len(arts)):
+        for j in range(i + 1, len(arts)):
+            if topics[i] is None or topics[i] != topics[j]:
+                continue
+            labels.append(int(events[i] == events[j]))
+            emb_c.append(float(full[i] @ full[j]))
+            head_c.append(float(head[i] @ head[j]))
+            tf_c.append(float(tf_sim[i, j]))
+    if len(set(labels)) < 2:
+        return None
+    both = [a + b for a, b in zip(emb_c, tf_c, strict=True)]
+    return {
+        "pairs": len(labels),
+        "same": sum(labels),
+        "tfidf": roc_auc_score(labels, tf_c),
+        "emb": roc_auc_score(labels, emb_c),
+        "headline": roc_auc_score(labels, head_c),
+        "emb+tfidf": roc_auc_score(labels, both),
+    }
+
+
 # ---------------------------------------------------------------------------- scoring
 
 
@@ -297,6 +346,19 @@ def main(argv: list[str]) -> int:
             f"({1000 * tot_c / tot_n:.1f} ms/article)\n",
             flush=True,
         )
+
+    print("## Same-topic pairs: ROC AUC of each similarity for 'same story'\n")
+    print("| corpus | pairs | same-story pairs | TF-IDF | embedding | headline emb | sum |")
+    print("|---|---|---|---|---|---|---|")
+    for path, name in zip(args.corpora, names, strict=True):
+        rows = [orjson.loads(x) for x in path.read_bytes().splitlines() if x.strip()]
+        sep_ = separability(corpora[name], rows)
+        if sep_ is not None:
+            print(
+                f"| {name} | {sep_['pairs']} | {sep_['same']} | {sep_['tfidf']:.3f} "
+                f"| {sep_['emb']:.3f} | {sep_['headline']:.3f} | {sep_['emb+tfidf']:.3f} |"
+            )
+    print(flush=True)
 
     base = ClusterConfig()
     emb_base = replace(base, weights=base.weights + (0.0,) * len(EMB_NAMES))
