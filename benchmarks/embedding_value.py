@@ -296,6 +296,12 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--speed-sample", type=int, default=100)
     ap.add_argument("--no-loo", action="store_true")
     ap.add_argument("--no-tune", action="store_true")
+    ap.add_argument(
+        "--full-search",
+        action="store_true",
+        help="also run cluster_fit's coordinate search from each logistic fit (slow)",
+    )
+    ap.add_argument("--only-search", action="store_true", help="skip everything else")
     ap.add_argument("--vetoes", default="0.1,0.2,0.3,0.4,0.5")
     args = ap.parse_args(argv)
 
@@ -381,6 +387,18 @@ def main(argv: list[str]) -> int:
         row("logistic fit, 13 + 3 embedding", scores(corpora, fit16, EmbeddingAssigner), names),
         flush=True,
     )
+    if args.full_search:
+        # cluster_fit's whole procedure (fit, then coordinate search on online BCubed F1)
+        for label, start, cls in (
+            ("fit + search, 13 features", fit13, StoryAssigner),
+            ("fit + search, 13 + 3 embedding", fit16, EmbeddingAssigner),
+        ):
+            with assigner_class(cls):
+                searched, _ = cf.tune_weights(corpora, start)
+            print(row(label, scores(corpora, searched, cls), names), flush=True)
+            print(f"<!-- {label}: weights {searched.weights} bias {searched.bias} -->")
+    if args.only_search:
+        return 0
     for i, nm in enumerate(EMB_NAMES):
         # refit with one embedding feature only (the others are always 0)
         one = fit(corpora, emb_base, _only_feature(i))
