@@ -86,6 +86,7 @@ class EmbeddingAssigner(StoryAssigner):
     """
 
     veto: float | None = None
+    veto_feature: int = 13
 
     def __init__(self, config: ClusterConfig | None = None) -> None:
         super().__init__(config)
@@ -111,7 +112,7 @@ class EmbeddingAssigner(StoryAssigner):
         return [*feats, float(total @ doc.emb) / norm, best, float(head @ doc.head) / hnorm]
 
     def score(self, feats: list[float]) -> float:
-        if self.veto is not None and len(feats) > 13 and feats[13] < self.veto:
+        if self.veto is not None and feats[self.veto_feature] < self.veto:
             return 0.0
         return super().score(feats)
 
@@ -144,9 +145,10 @@ class EmbeddingAssigner(StoryAssigner):
                 self._members[a] = self._members[b]
 
 
-def vetoing(threshold: float) -> type[EmbeddingAssigner]:
-    """An :class:`EmbeddingAssigner` class with the given veto threshold."""
-    return type("Vetoing", (EmbeddingAssigner,), {"veto": threshold})
+def vetoing(threshold: float, feature: str = "emb_centroid") -> type[EmbeddingAssigner]:
+    """An :class:`EmbeddingAssigner` class vetoing joins where ``feature`` < ``threshold``."""
+    attrs = {"veto": threshold, "veto_feature": ALL_NAMES.index(feature)}
+    return type("Vetoing", (EmbeddingAssigner,), attrs)
 
 
 @contextmanager
@@ -302,7 +304,7 @@ def main(argv: list[str]) -> int:
         help="also run cluster_fit's coordinate search from each logistic fit (slow)",
     )
     ap.add_argument("--only-search", action="store_true", help="skip everything else")
-    ap.add_argument("--vetoes", default="0.1,0.2,0.3,0.4,0.5")
+    ap.add_argument("--vetoes", default="0.3,0.4,0.45,0.5,0.55,0.6,0.65,0.7")
     args = ap.parse_args(argv)
 
     corpora = {p.stem: cf.load_corpus(str(p), True, True) for p in args.corpora}
@@ -407,15 +409,16 @@ def main(argv: list[str]) -> int:
             flush=True,
         )
 
-    for v in [float(x) for x in args.vetoes.split(",") if x]:
-        print(
-            row(
-                f"shipped weights, veto emb_centroid < {v}",
-                scores(corpora, base, vetoing(v)),
-                names,
-            ),
-            flush=True,
-        )
+    for feature in ("emb_centroid", "emb_headline"):
+        for v in [float(x) for x in args.vetoes.split(",") if x]:
+            print(
+                row(
+                    f"shipped weights, veto {feature} < {v}",
+                    scores(corpora, base, vetoing(v, feature)),
+                    names,
+                ),
+                flush=True,
+            )
 
     if not args.no_tune:
         # keep the shipped (searched) 13 weights; search only the new weights and the bias
