@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -75,6 +76,13 @@ def _fmix32(h: np.ndarray) -> np.ndarray:
     h = h ^ (h >> s2)
     h = h * m2
     return h ^ (h >> s1)
+
+
+def key_ids(keys: Sequence[str]) -> np.ndarray:
+    """Stable 32-bit ids of strings: CRC-32 of their UTF-8 bytes, scrambled by the 32-bit
+    finalizer so that the low bits alone spread evenly (the same in every process)."""
+    crc = np.fromiter(map(zlib.crc32, map(str.encode, keys)), _U32, len(keys))
+    return _fmix32(crc)
 
 
 def word_hash(word: str) -> int:

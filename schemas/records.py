@@ -169,7 +169,8 @@ class ArticleTerms(Record):
     does it and the single-partition assign stage only weighs and compares. ``terms`` are the
     content words in first-seen order with their counts (title words weighted), ``entities``
     the name keys with their counts, ``title`` the title's content words, ``lede`` the body's
-    opening tokens.
+    opening tokens. ``ids`` are stable 32-bit ids of ``terms`` then ``entities`` (the assign
+    stage counts document frequencies by them; empty in messages of older workers).
     """
 
     terms: list[str]
@@ -178,6 +179,7 @@ class ArticleTerms(Record):
     entity_counts: list[float]
     title: list[str]
     lede: list[str]
+    ids: list[int] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
 
