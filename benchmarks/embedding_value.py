@@ -32,6 +32,7 @@ import hashlib
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -45,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pipeline.cluster_fit as cf  # noqa: E402
 from pipeline.cluster import FEATURE_NAMES, ClusterConfig, StoryAssigner  # noqa: E402
-from schemas.records import Article  # noqa: E402
+from schemas.records import Article, DedupVerdict  # noqa: E402
 
 EMB_NAMES = ("emb_centroid", "emb_best_member", "emb_headline")
 ALL_NAMES = FEATURE_NAMES + EMB_NAMES
@@ -258,6 +259,51 @@ def separability(items: list[tuple[Any, ...]], rows: list[dict]) -> dict[str, fl
     }
 
 
+def join_audit(items: list[tuple[Any, ...]], cfg: ClusterConfig) -> dict[str, Any] | None:
+    """Replay online with ``cfg``; how well each signal tells the wrong joins from the right.
+
+    A join is wrong when the article's gold story is not the majority gold story of the
+    story it joins (at that moment). Returns ROC AUC ("right join" as the positive class)
+    and mean values for the model's probability and some features; None without both kinds.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    assigner = EmbeddingAssigner(cfg)
+    plain = assigner._scored
+    last: list[Any] = []
+
+    def scored(doc: Any) -> Any:
+        last[:] = [plain(doc)]
+        return last[0]
+
+    assigner._scored = scored  # type: ignore[method-assign]
+    members: dict[str, Counter] = {}
+    rec = []
+    for article, label, *rest in items:
+        verdict = rest[0] if rest else DedupVerdict(article_id=article.id, kind="original")
+        last.clear()
+        res = assigner.assign(article, verdict)
+        cands = last[0] if last else []
+        if cands and not res.is_new_story and cands[0][1].id == res.story_id:
+            here = members.get(res.story_id)
+            right = bool(here) and here.most_common(1)[0][0] == label
+            rec.append((int(right), cands[0][0], *[cands[0][2][i] for i in AUDITED]))
+        members.setdefault(res.story_id, Counter())[label] += 1
+        for gone in res.merged_from:
+            members[res.story_id].update(members.pop(gone, Counter()))
+    arr = np.asarray(rec)
+    if len(arr) == 0 or not 0 < arr[:, 0].sum() < len(arr):
+        return None
+    ok = arr[:, 0]
+    out: dict[str, Any] = {"joins": len(arr), "wrong": int((ok == 0).sum())}
+    for k, nm in enumerate(("probability", *(ALL_NAMES[i] for i in AUDITED)), start=1):
+        out[nm] = (roc_auc_score(ok, arr[:, k]), arr[ok == 0, k].mean(), arr[ok == 1, k].mean())
+    return out
+
+
+AUDITED = [ALL_NAMES.index(n) for n in ("cos_centroid", "cos_lede", *EMB_NAMES)]
+
+
 # ---------------------------------------------------------------------------- scoring
 
 
@@ -368,7 +414,30 @@ def main(argv: list[str]) -> int:
             )
     print(flush=True)
 
+    print("## Joins made by the shipped weights: ROC AUC for 'right join' (wrong / right mean)\n")
+    audited = ("probability", *(ALL_NAMES[i] for i in AUDITED))
+    print("| corpus | joins | wrong | " + " | ".join(audited) + " |")
+    print("|---" * (len(audited) + 3) + "|")
+    for name in names:
+        audit = join_audit(corpora[name], ClusterConfig())
+        if audit is not None:
+            cells = " | ".join(
+                f"{audit[n][0]:.3f} ({audit[n][1]:.2f} / {audit[n][2]:.2f})" for n in audited
+            )
+            print(f"| {name} | {audit['joins']} | {audit['wrong']} | {cells} |")
+    print(flush=True)
+
     base = ClusterConfig()
+    total = sum(len(v) for v in corpora.values())
+    for label, cls in (
+        ("assigner", StoryAssigner),
+        ("assigner + embedding features", EmbeddingAssigner),
+    ):
+        c0 = time.process_time()
+        scores(corpora, base, cls)
+        spent = time.process_time() - c0
+        print(f"{label}: {1000 * spent / total:.2f} CPU ms/article (encoding not included)")
+    print(flush=True)
     emb_base = replace(base, weights=base.weights + (0.0,) * len(EMB_NAMES))
     header = "| configuration | " + " | ".join(names) + " |"
     sep = "|---" * (len(names) + 1) + "|"
