@@ -178,31 +178,6 @@ _BY_WEIGHT = itemgetter(1)
 _KEY = itemgetter(0)
 
 
-_LOG_TABLE_SIZE = 1 << 16
-#: log(i) for small integers: a list lookup is cheaper than a call per number.
-_LOGS = [0.0, 0.0] + [math.log(i) for i in range(2, _LOG_TABLE_SIZE)]
-
-
-_LOGS_ARRAY = np.array(_LOGS)
-
-
-def _logs(values: np.ndarray) -> np.ndarray:
-    """``math.log`` of each positive value; whole numbers are read from the table.
-
-    The table holds ``math.log`` results, so every value is the one ``math.log`` gives.
-    """
-    if values.size == 0:
-        return values.astype(np.float64)
-    if values.dtype.kind == "f":
-        whole = values.astype(np.int64)
-        if not (whole == values).all():
-            return np.array([math.log(v) for v in values.tolist()])
-        values = whole
-    if values.max() >= _LOG_TABLE_SIZE:
-        return np.array([math.log(v) for v in values.tolist()])
-    return _LOGS_ARRAY[values]
-
-
 def _normalize_array(keys: list[str], weights: np.ndarray, keep: int) -> dict[str, float]:
     """:func:`_normalize_items` of ``zip(keys, weights)``: the same entries, order and values.
 
@@ -679,13 +654,14 @@ class StoryAssigner:
             seen = self._df.counts[buckets]
         # idf = log((docs + 1) / (df + 1)) + 1, as (log(docs + 1) + 1) - log(df + 1)
         top = math.log(self._docs + 1) + 1.0
-        idf_all = top - _logs(seen + 1)
+        idf_all = top - np.log(seen + 1.0)
         idf_t = idf_all[: len(keys)]
         idf_e = idf_all[len(keys) :]
         tcounts = np.array(terms.term_counts, np.float64)
-        vec = _normalize_array(keys, (1.0 + _logs(tcounts)) * idf_t, cfg.max_article_terms)
+        vec = _normalize_array(keys, (1.0 + np.log(tcounts)) * idf_t, cfg.max_article_terms)
         ecounts = np.array(terms.entity_counts, np.float64)
-        entities = _normalize_array(ekeys, (1.0 + _logs(ecounts)) * idf_e, cfg.max_article_entities)
+        eweights = (1.0 + np.log(ecounts)) * idf_e
+        entities = _normalize_array(ekeys, eweights, cfg.max_article_entities)
         idf = dict(zip(keys, idf_t.tolist(), strict=True))
         title_words = terms.title
         tvec = _normalize_items([(t, idf[t]) for t in title_words], 30)
