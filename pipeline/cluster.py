@@ -214,14 +214,25 @@ def _normalize_items(items: Iterable[tuple[str, float]], keep: int) -> dict[str,
 
 
 def _truncate(vec: dict[str, float], keep: int) -> dict[str, float]:
-    """The ``keep`` heaviest entries, heaviest first (ties: the greater key first)."""
-    if len(vec) > keep > 0:
-        # only entries at least as heavy as the keep-th heaviest can make the cut
-        floor = sorted(vec.values(), reverse=True)[keep - 1]
-        items = list(compress(vec.items(), map(floor.__le__, vec.values())))
-    else:
-        items = list(vec.items())
-    return dict(sorted(items, key=_BY_WEIGHT_THEN_TERM, reverse=True)[:keep])
+    """The ``keep`` heaviest entries, in their order in ``vec`` (at a tie, greater keys stay).
+
+    Order does not matter to the vectors' users, so no sort: the cut weight is found by a
+    partition and the survivors are filtered in place order.
+    """
+    if keep <= 0:
+        return {}
+    if len(vec) <= keep:
+        return dict(vec)
+    values = np.fromiter(vec.values(), np.float64, len(vec))
+    cut = len(values) - keep
+    floor = float(np.partition(values, cut)[cut])
+    kept = list(compress(vec.items(), map(floor.__le__, vec.values())))
+    if len(kept) > keep:
+        # several entries weigh exactly the cut weight: the greater keys among them stay
+        ties = sorted((k for k, v in kept if v == floor), reverse=True)
+        dropped = set(ties[keep - (len(kept) - len(ties)) :])
+        kept = [kv for kv in kept if kv[0] not in dropped]
+    return dict(kept)
 
 
 def _accumulate(

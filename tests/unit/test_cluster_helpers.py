@@ -37,8 +37,10 @@ def test_entity_keys_match_the_phrases_and_repeat_the_same_way() -> None:
 
 def test_truncate_keeps_the_heaviest_and_breaks_ties_by_key() -> None:
     vec = {"a": 1.0, "b": 3.0, "c": 2.0, "d": 2.0, "e": 0.5}
-    assert list(_truncate(vec, 3)) == ["b", "d", "c"]
-    assert list(_truncate(vec, 10)) == ["b", "d", "c", "a", "e"]
+    assert list(_truncate(vec, 3)) == ["b", "c", "d"]
+    assert list(_truncate(vec, 2)) == ["b", "d"]  # of the tied c and d, the greater key stays
+    assert list(_truncate(vec, 10)) == ["a", "b", "c", "d", "e"]
+    assert _truncate(vec, 0) == {}
 
 
 def test_normalize_items_is_unit_length_and_stable_on_ties() -> None:
