@@ -547,8 +547,11 @@ class DedupHome(ChangeRecords):
         while self._expiry and self._expiry[0][0] < cutoff:
             published, aid = heapq.heappop(self._expiry)
             entry = self._known.get(aid)
-            if entry is None or entry.published != published or aid in self._pending:
+            if entry is None or entry.published != published:
                 continue
+            if aid in self._pending:  # still being decided: keep it until its verdict
+                heapq.heappush(self._expiry, (published, aid))
+                break
             self._unregister(entry)
             self._changes[f"a/{aid}"] = None
             removed += 1

@@ -292,3 +292,19 @@ def test_home_orders_and_watermark_hold_back_for_unsent_probes() -> None:
     assert decided is not None and decided.verdict.kind == "original"
     assert sorted(o for o, d in decided.decisions if d.root == "x") == owners
     assert home.pending == 0
+
+
+def test_home_expires_an_article_that_was_still_pending_when_its_time_came() -> None:
+    cfg = DedupConfig(window_seconds=100.0)
+    home = DedupHome(0, partitions=1, config=cfg)
+    text = make_text(10)
+    s = signatures([text])
+    keys = band_keys(s.values, cfg.bands, cfg.rows)[0]
+    late = art("late", text, "https://a.example/late")
+    late.published = 10.0
+    step = home.receive(late, "d1", s.values[0], int(s.sizes[0]), keys, now=100.0)
+    assert step.verdict is None and home.pending == 1
+    assert home.expire(500.0) == 0  # still being decided: kept
+    assert home.answer(BandAnswer("late", 0, 0, [])) is not None
+    assert home.expire(500.0) == 1  # decided, and older than the window
+    assert len(home) == 0
