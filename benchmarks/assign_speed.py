@@ -31,7 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.cluster import ClusterConfig, StoryAssigner, article_terms  # noqa: E402
 from pipeline.cluster_fit import article_from_row, replay_order  # noqa: E402
-from schemas.records import Article, ArticleTerms, DedupVerdict  # noqa: E402
+from schemas.records import (  # noqa: E402
+    Article,
+    ArticleTerms,
+    DedupedArticle,
+    DedupVerdict,
+)
 
 DAY = 86400.0
 
@@ -108,6 +113,33 @@ def measure(
     }
 
 
+def wire_cost(
+    stream: list[Article], terms: list[ArticleTerms], config: ClusterConfig, sample: int
+) -> tuple[float, float]:
+    """CPU microseconds per article to decode the stage's input and encode its output.
+
+    The live assign agent reads each article as a ``DedupedArticle`` message and writes a
+    ``StoryAssignment``; ``measure`` leaves both out, so they are timed here on a sample.
+    """
+    head = stream[:sample]
+    messages = [
+        DedupedArticle(
+            article=a, verdict=DedupVerdict(article_id=a.id, kind="original"), terms=t
+        ).to_json()
+        for a, t in zip(head, terms, strict=False)
+    ]
+    t0 = time.process_time()
+    decoded = [DedupedArticle.from_json(m) for m in messages]
+    decode_s = time.process_time() - t0
+    assigner = StoryAssigner(config)
+    out = [assigner.assign(d.article, d.verdict, terms=d.terms) for d in decoded]
+    t0 = time.process_time()
+    for assignment in out:
+        assignment.to_json()
+    encode_s = time.process_time() - t0
+    return decode_s / len(head) * 1e6, encode_s / len(head) * 1e6
+
+
 def _spread(values: list[float]) -> str:
     """Median and range of repeated figures, as ``median (min-max)``."""
     return f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
@@ -173,6 +205,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"last/first   : {statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})")
     curve = [statistics.median(v) for v in zip(*(x["curve"] for x in runs), strict=True)]
     print(f"articles/s CPU per {args.window} (median):", " ".join(f"{v:.0f}" for v in curve))
+    decode_us, encode_us = wire_cost(stream, terms, config, min(len(stream), 5_000))
+    assign_us = 1e6 / statistics.median([x["all_per_s"] for x in runs])
+    print(
+        f"wire (agent) : decoding the input message {decode_us:.0f} us and encoding the"
+        f" assignment {encode_us:.0f} us per article; with them the stage runs at"
+        f" {1e6 / (assign_us + decode_us + encode_us):.0f} articles/s"
+    )
     print(
         f"peak RSS     : {rss_peak / 1024:.0f} MiB (after building the stream:"
         f" {rss_stream / 1024:.0f} MiB)"

@@ -274,7 +274,7 @@ def _top_names(entities: dict[str, float]) -> list[str]:
 def _opening_numbers(tokens: Iterable[str]) -> frozenset[str]:
     """The numbers among an article's title and opening tokens, four-digit years left out."""
     return frozenset(
-        t for t in tokens if t.isdigit() and not (len(t) == 4 and t.startswith(("19", "20")))
+        t for t in filter(str.isdigit, tokens) if not (len(t) == 4 and t.startswith(("19", "20")))
     )
 
 
