@@ -18,12 +18,17 @@ _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 def canonical_url(url: str | None) -> str | None:
     """The canonical form of a URL: lower-case host, no default port, no tracking parameters
-    (utm_*, fbclid...), no fragment; meaningful query parameters are kept and sorted."""
+    (utm_*, fbclid...), no fragment; meaningful query parameters are kept and sorted.
+
+    Many sites name an article only by a query parameter (``fullpage.html?res=...``,
+    ``index.php?sid=...``); dropping every parameter would give all their articles one URL,
+    and the dedup stage would take each new article for a revision of the previous one.
+    """
     if not url or not url.strip():
         return None
     url = url.strip()
     try:
-        canon = courlan.normalize_url(url, strict=True)
+        canon = courlan.normalize_url(url, strict=False)
     except (ValueError, TypeError):
         canon = url
     return canon.split("#", 1)[0]

@@ -119,6 +119,17 @@ def test_id_url_outlet_from_url():
     assert art.outlet == "example.co.uk"
 
 
+def test_urls_that_differ_only_in_an_identifying_parameter_stay_apart() -> None:
+    def url_of(url: str) -> str | None:
+        return normalize(RawArticle(id="x", url=url, text="A story."), received_at=0.0).url
+
+    base = "http://archive.example.com/gst/fullpage.html?res="
+    assert url_of(base + "9A0DE2") == base + "9A0DE2"
+    assert url_of(base + "9402E6") == base + "9402E6"
+    tracked = url_of("http://www.example.com/?sid=35&nid=148&s_cid=rss-extlink")
+    assert tracked == "http://www.example.com/?nid=148&sid=35"
+
+
 def test_given_id_and_outlet_win():
     art = normalize(
         RawArticle(id="given", url="https://a.example.com/x", outlet="The Paper", text=CLEAN),
