@@ -301,3 +301,24 @@ def test_story_numbers_stop_growing_at_the_cap_and_survive_restore() -> None:
     restored = StoryAssigner()
     restored.restore([(k, v) for k, v in assigner.drain_changes() if v is not None])
     assert restored._stories[sid].numbers == {"14": 1, "3": 1}
+
+
+def test_a_far_second_candidate_is_not_scored_by_the_full_model() -> None:
+    flood_story = art("a", FLOOD[0], T0)
+    # shares one name with the flood story, little else
+    other_story = art("b", "Mayor Lena Ortiz cut a ribbon at the new Eastbrook library.", T0)
+    probe = art("c", FLOOD[1], T0 + 3600)
+    full = StoryAssigner(ClusterConfig(second_cosine_share=0.0))
+    lazy = StoryAssigner(ClusterConfig())
+    for assigner in (full, lazy):
+        for a in (flood_story, other_story):
+            story = assigner._new_story(a)
+            assigner._add_to_story(story, assigner.represent(a), a)
+            assigner._link(a.id, story.id)
+    ranked = lazy._ranked(lazy.represent(probe, learn=False))
+    assert len(ranked) == 2 and ranked[1][0] < 0.5 * ranked[0][0]
+    assert len(full._scored(full.represent(probe, learn=False))) == 2
+    scored = lazy._scored(lazy.represent(probe, learn=False))
+    assert [s.id for _, s, _ in scored] == [ranked[0][1].id]
+    # the decision is the same either way
+    assert lazy.assign(probe, orig(probe)).story_id == full.assign(probe, orig(probe)).story_id
