@@ -673,14 +673,12 @@ class StoryAssigner:
         # idf = log((docs + 1) / (df + 1)) + 1, as (log(docs + 1) + 1) - log(df + 1)
         top = math.log(self._docs + 1) + 1.0
         idf_all = top - np.log(seen + 1.0)
-        idf_t = idf_all[: len(keys)]
-        idf_e = idf_all[len(keys) :]
-        tcounts = np.array(terms.term_counts, np.float64)
-        vec = _normalize_array(keys, (1.0 + np.log(tcounts)) * idf_t, cfg.max_article_terms)
-        ecounts = np.array(terms.entity_counts, np.float64)
-        eweights = (1.0 + np.log(ecounts)) * idf_e
-        entities = _normalize_array(ekeys, eweights, cfg.max_article_entities)
-        idf = dict(zip(keys, idf_t.tolist(), strict=True))
+        counts = np.array(terms.term_counts + terms.entity_counts, np.float64)
+        weights = (1.0 + np.log(counts)) * idf_all
+        n_terms = len(keys)
+        vec = _normalize_array(keys, weights[:n_terms], cfg.max_article_terms)
+        entities = _normalize_array(ekeys, weights[n_terms:], cfg.max_article_entities)
+        idf = dict(zip(keys, idf_all[:n_terms].tolist(), strict=True))
         title_words = terms.title
         tvec = _normalize_items([(t, idf[t]) for t in title_words], 30)
         lede_keys = dict.fromkeys(title_words)
