@@ -96,7 +96,8 @@ class ClusterConfig:
         entity_chars: names are looked for in the title and this much of the body.
         max_article_terms: an article vector keeps its heaviest terms only (speed, noise).
         max_article_entities: the same for its capitalized-phrase vector.
-        max_story_terms: a story centroid keeps its heaviest terms only (bounded memory).
+        max_story_terms: a story centroid keeps its heaviest terms only (bounded memory: it
+            is cut back to this many whenever it reaches twice as many).
         max_story_entities: a story's entity centroid keeps its heaviest entries only.
         index_terms: heaviest terms of each joining article under which its story is listed
             in the candidate index.
@@ -223,23 +224,28 @@ def _normalize_items(items: Iterable[tuple[str, float]], keep: int) -> dict[str,
 def _truncate(vec: dict[str, float], keep: int) -> dict[str, float]:
     """The ``keep`` heaviest entries, in their order in ``vec`` (at a tie, greater keys stay).
 
-    Order does not matter to the vectors' users, so no sort: the cut weight is found by a
-    partition and the survivors are filtered in place order.
+    Order does not matter to the vectors' users, so no sort: the survivors are found by a
+    partition of the weights and read back in place order.
     """
     if keep <= 0:
         return {}
-    if len(vec) <= keep:
+    n = len(vec)
+    if n <= keep:
         return dict(vec)
-    values = np.fromiter(vec.values(), np.float64, len(vec))
-    cut = len(values) - keep
-    floor = float(np.partition(values, cut)[cut])
-    kept = list(compress(vec.items(), map(floor.__le__, vec.values())))
-    if len(kept) > keep:
-        # several entries weigh exactly the cut weight: the greater keys among them stay
-        ties = sorted((k for k, v in kept if v == floor), reverse=True)
-        dropped = set(ties[keep - (len(kept) - len(ties)) :])
-        kept = [kv for kv in kept if kv[0] not in dropped]
-    return dict(kept)
+    values = np.fromiter(vec.values(), np.float64, n)
+    cut = n - keep
+    order = np.argpartition(values, cut)
+    floor = values[order[cut]]
+    if values[order[:cut]].max() < floor:
+        kept = np.sort(order[cut:])
+        keys = list(vec)
+        return dict(zip(map(keys.__getitem__, kept.tolist()), values[kept].tolist(), strict=True))
+    # several entries weigh exactly the cut weight: the greater keys among them stay
+    floor = float(floor)
+    kept_items = list(compress(vec.items(), map(floor.__le__, vec.values())))
+    ties = sorted((k for k, v in kept_items if v == floor), reverse=True)
+    dropped = set(ties[keep - (len(kept_items) - len(ties)) :])
+    return {k: v for k, v in kept_items if k not in dropped}
 
 
 def _accumulate(
@@ -247,14 +253,17 @@ def _accumulate(
 ) -> tuple[dict[str, float], float]:
     """Add ``vec`` to ``cur`` keeping its norm up to date; trim to ``keep`` terms lazily.
 
-    The squared norm is updated term by term in ``vec``'s order (the same additions, in the
-    same order, as a plain loop), with the per-term work done by ``map`` rather than bytecode.
+    Cutting is the costly step, so ``cur`` grows to twice ``keep`` terms before it is cut back
+    to its ``keep`` heaviest (half as many cuts as at one and a half times, with the same
+    stories on every dev corpus). The squared norm is updated term by term in ``vec``'s order
+    (the same additions, in the same order, as a plain loop), with the per-term work done by
+    ``map`` rather than bytecode.
     """
     olds = list(map(cur.get, vec, repeat(0.0)))
     news = list(map(add, olds, vec.values()))
     cur.update(zip(vec, news, strict=True))
     sq = sum(map(sub, map(mul, news, news), map(mul, olds, olds)), norm * norm)
-    if len(cur) > keep + keep // 2:
+    if len(cur) > 2 * keep:
         cur = _truncate(cur, keep)
         sq = sum(v * v for v in cur.values())
     return cur, math.sqrt(max(sq, 0.0))
