@@ -39,7 +39,13 @@ def demo(
     once: Annotated[
         bool, typer.Option("--once", help="Exit 0 once every article's story is published.")
     ] = False,
-    timeout: Annotated[float, typer.Option(help="With --once: give up after this many s.")] = 180,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            help="With --once: give up after this many s (the process ends at most "
+            "a minute later, whatever state the worker is in)."
+        ),
+    ] = 180,
     port: Annotated[int | None, typer.Option(help="Web port (default: a free one).")] = None,
 ) -> None:
     """Start the embedded broker, a worker and the web UI; feed articles; print story updates."""

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -85,6 +88,41 @@ def print_update(update: StoryUpdate) -> None:
     )
 
 
+#: Seconds ``demo --once`` allows beyond its timeout for starting up and shutting down.
+SHUTDOWN_GRACE = 60.0
+
+
+class DeadlineGuard:
+    """Calls ``on_expiry`` from a background thread unless cancelled within ``seconds``.
+
+    ``demo --once`` promises to end: its own timeout runs inside the event loop, which cannot
+    help if the worker never starts or its shutdown hangs on an unresponsive broker. The
+    guard is a thread, so it fires whatever the loop is doing.
+    """
+
+    def __init__(self, seconds: float, on_expiry: Callable[[], None]) -> None:
+        self._timer = threading.Timer(seconds, on_expiry)
+        self._timer.daemon = True
+
+    def __enter__(self) -> DeadlineGuard:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+
+def _abandon(broker: EmbeddedBroker, tmp: str, seconds: float) -> None:
+    """Stop the broker, remove the demo's state and end the process with exit code 1."""
+    console.print(
+        f"[red]the demo did not finish within {seconds:.0f}s; stopping it. "
+        f"Last lines of the broker's log:[/]\n{broker.log_tail()}"
+    )
+    broker.stop(timeout=2.0)
+    shutil.rmtree(tmp, ignore_errors=True)
+    os._exit(1)
+
+
 def run_demo(
     input_path: Path | None = None,
     *,
@@ -143,7 +181,12 @@ def run_demo(
                 console.print("[bold]all articles assigned and their stories published")
             os.kill(os.getpid(), signal.SIGTERM)
 
-        run_worker(ss)
+        if once:
+            limit = timeout + SHUTDOWN_GRACE
+            with DeadlineGuard(limit, lambda: _abandon(broker, tmp, limit)):
+                run_worker(ss)
+        else:
+            run_worker(ss)
         exit_code = state["code"]
     return exit_code
 
