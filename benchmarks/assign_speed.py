@@ -6,12 +6,13 @@ The stream repeats the given corpora with fresh ids, each repetition moved ``--p
 later in event time (by default longer than the dormancy window, so a repetition makes new
 stories rather than joining the last one's) with every corpus spread evenly over that period
 and the corpora interleaved, so that stories keep arriving, growing and going dormant as in a
-live feed. Only
-``StoryAssigner.assign`` (and the periodic ``drain_changes``) is timed, as CPU time of this
-process (one core); wall time is shown beside it. After an untimed warm-up the stream is run
-``--repeat`` times on a fresh assigner each; each figure is the median with its range, so the
-first-versus-last comparison is not one noisy sample. The prebuilt stream is frozen out of the
-garbage collector's scans (a worker holds one batch of input, not 50,000 articles). Peak
+live feed. Only ``StoryAssigner.assign`` and ``drain_changes`` (the state records, drained
+after every ``--batch`` articles, which divides the window, so that every window pays for
+the records of its own articles) are timed, as CPU time of this process (one core); wall
+time is shown beside it. After an untimed warm-up the stream is run ``--repeat`` times on a
+fresh assigner each; each figure is the median with its range, so the first-versus-last
+comparison is not one noisy sample. The prebuilt stream is frozen out of the garbage
+collector's scans (a worker holds one batch of input, not 50,000 articles). Peak
 memory is the process's max RSS.
 """
 
@@ -78,13 +79,17 @@ def build_stream(paths: list[Path], total: int, period_days: float) -> list[Arti
 
 def measure(
     stream: list[Article], window: int, config: ClusterConfig,
-    terms: list[ArticleTerms] | None = None,
+    terms: list[ArticleTerms] | None = None, batch: int = 500,
 ) -> dict:
     """Assign the whole stream once; CPU and wall seconds at every ``window`` boundary.
 
     With ``terms`` (each article's term statistics, as the dedup stage sends them) the assign
-    stage does not tokenize; without, tokenizing is part of the timed work.
+    stage does not tokenize; without, tokenizing is part of the timed work. The state
+    records are drained after every ``batch`` articles, as a worker writes its tables once
+    per batch; ``batch`` divides ``window``, so each window pays for its own records.
     """
+    if window % batch:
+        raise ValueError(f"the batch ({batch}) must divide the window ({window})")
     assigner = StoryAssigner(config)
     verdicts = [DedupVerdict(article_id=a.id, kind="original") for a in stream]
     given = terms if terms is not None else [None] * len(stream)
@@ -95,7 +100,7 @@ def measure(
         if i % window == 0 or i == n - window:
             cpu[i], wall[i] = time.process_time(), time.perf_counter()
         assigner.assign(article, verdict, delivery=f"bench:{i}", terms=given[i])
-        if i % 512 == 0:
+        if (i + 1) % batch == 0:
             assigner.drain_changes()
     cpu[n], wall[n] = time.process_time(), time.perf_counter()
     marks = sorted(k for k in cpu if k % window == 0)
@@ -150,6 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("corpora", nargs="+", type=Path)
     parser.add_argument("--total", type=int, default=50_000)
     parser.add_argument("--window", type=int, default=1_000)
+    parser.add_argument(
+        "--batch", type=int, default=500,
+        help="articles between two drains of the state records (divides --window)",
+    )
     parser.add_argument("--period-days", type=float, default=450.0)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs over the stream")
     parser.add_argument("--warmup", type=int, default=2_000, help="articles of an untimed run")
@@ -178,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     rss_stream = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if args.warmup > 0:
         head = stream[: max(args.warmup, args.window)]
-        measure(head, args.window, config, terms[: len(head)] if terms else None)
-    runs = [measure(stream, args.window, config, terms) for _ in range(args.repeat)]
+        measure(head, args.window, config, terms[: len(head)] if terms else None, args.batch)
+    runs = [measure(stream, args.window, config, terms, args.batch) for _ in range(args.repeat)]
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     r = runs[-1]
     print(
