@@ -221,31 +221,50 @@ def _normalize_items(items: Iterable[tuple[str, float]], keep: int) -> dict[str,
     return dict(zip(map(_KEY, top), map(truediv, vals, repeat(norm)), strict=False))
 
 
+#: Below this many entries a vector is cut in plain Python (numpy's per-call cost dominates).
+_SMALL_VECTOR = 160
+
+
 def _truncate(vec: dict[str, float], keep: int) -> dict[str, float]:
     """The ``keep`` heaviest entries, in their order in ``vec`` (at a tie, greater keys stay).
 
-    Order does not matter to the vectors' users, so no sort: the survivors are found by a
-    partition of the weights and read back in place order.
+    Order does not matter to the vectors' users, so the survivors are read back in place
+    order once the cut weight is known: from a sort of the weights for a small vector, from a
+    partition for a large one.
     """
     if keep <= 0:
         return {}
     n = len(vec)
     if n <= keep:
         return dict(vec)
-    values = np.fromiter(vec.values(), np.float64, n)
     cut = n - keep
-    order = np.argpartition(values, cut)
-    floor = values[order[cut]]
-    if values[order[:cut]].max() < floor:
-        kept = np.sort(order[cut:])
-        keys = list(vec)
-        return dict(zip(map(keys.__getitem__, kept.tolist()), values[kept].tolist(), strict=True))
+    if n < _SMALL_VECTOR:
+        ranked = sorted(vec.values())
+        floor = ranked[cut]
+        if ranked[cut - 1] < floor:
+            return dict(compress(vec.items(), map(floor.__le__, vec.values())))
+    else:
+        values = np.fromiter(vec.values(), np.float64, n)
+        order = np.argpartition(values, cut)
+        floor = values[order[cut]]
+        if values[order[:cut]].max() < floor:
+            kept = np.sort(order[cut:])
+            keys = list(vec)
+            return dict(
+                zip(map(keys.__getitem__, kept.tolist()), values[kept].tolist(), strict=True)
+            )
     # several entries weigh exactly the cut weight: the greater keys among them stay
     floor = float(floor)
     kept_items = list(compress(vec.items(), map(floor.__le__, vec.values())))
     ties = sorted((k for k, v in kept_items if v == floor), reverse=True)
     dropped = set(ties[keep - (len(kept_items) - len(ties)) :])
     return {k: v for k, v in kept_items if k not in dropped}
+
+
+def _squared_norm(vec: dict[str, float]) -> float:
+    """Sum of the squared weights, in ``vec``'s order."""
+    vals = list(vec.values())
+    return sum(map(mul, vals, vals))
 
 
 def _accumulate(
@@ -265,7 +284,7 @@ def _accumulate(
     sq = sum(map(sub, map(mul, news, news), map(mul, olds, olds)), norm * norm)
     if len(cur) > 2 * keep:
         cur = _truncate(cur, keep)
-        sq = sum(v * v for v in cur.values())
+        sq = _squared_norm(cur)
     return cur, math.sqrt(max(sq, 0.0))
 
 
@@ -841,7 +860,7 @@ class StoryAssigner:
             if len(vec) > keep:
                 vec = _truncate(vec, keep)
                 setattr(story, attr, vec)
-                setattr(story, norm_attr, math.sqrt(sum(v * v for v in vec.values())))
+                setattr(story, norm_attr, math.sqrt(_squared_norm(vec)))
 
     def _index_story(self, story: _Story) -> None:
         """List the story in the index under all its index terms."""
