@@ -181,7 +181,6 @@ class ClusterConfig:
     max_group_size: int = 50
 
 
-_BY_WEIGHT_THEN_TERM = itemgetter(1, 0)
 _BY_WEIGHT = itemgetter(1)
 _KEY = itemgetter(0)
 
@@ -261,10 +260,11 @@ def _truncate(vec: dict[str, float], keep: int) -> dict[str, float]:
     return {k: v for k, v in kept_items if k not in dropped}
 
 
-def _squared_norm(vec: dict[str, float]) -> float:
-    """Sum of the squared weights, in ``vec``'s order."""
-    vals = list(vec.values())
-    return sum(map(mul, vals, vals))
+def _cut(vec: dict[str, float], keep: int) -> tuple[dict[str, float], float]:
+    """:func:`_truncate` of ``vec`` with the norm of what is left (summed in its order)."""
+    kept = _truncate(vec, keep)
+    vals = list(kept.values())
+    return kept, math.sqrt(sum(map(mul, vals, vals)))
 
 
 def _accumulate(
@@ -283,8 +283,7 @@ def _accumulate(
     cur.update(zip(vec, news, strict=True))
     sq = sum(map(sub, map(mul, news, news), map(mul, olds, olds)), norm * norm)
     if len(cur) > 2 * keep:
-        cur = _truncate(cur, keep)
-        sq = _squared_norm(cur)
+        return _cut(cur, keep)
     return cur, math.sqrt(max(sq, 0.0))
 
 
@@ -858,9 +857,9 @@ class StoryAssigner:
         ):
             vec: dict[str, float] = getattr(story, attr)
             if len(vec) > keep:
-                vec = _truncate(vec, keep)
+                vec, norm = _cut(vec, keep)
                 setattr(story, attr, vec)
-                setattr(story, norm_attr, math.sqrt(_squared_norm(vec)))
+                setattr(story, norm_attr, norm)
 
     def _index_story(self, story: _Story) -> None:
         """List the story in the index under all its index terms."""
