@@ -89,8 +89,8 @@ def _primitive_converter(tp: type) -> _Convert:
 def _list_converter(item_tp: Any) -> _Convert:
     """A converter for ``list[item_tp]``; a list of primitives is checked in one pass."""
     item = _converter(item_tp)
-    # the item types a list may hold as they are (a float list also holds whole numbers)
-    exact = {str: {str}, int: {int}, bool: {bool}, float: {float}}.get(item_tp)
+    # a list of primitives whose items all have exactly the item type is taken as it is
+    exact = {item_tp} if item_tp in _PRIMITIVES else None
 
     def as_list(value: Any, where: str) -> list[Any]:
         if not isinstance(value, list):
