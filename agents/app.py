@@ -7,6 +7,7 @@ import base64
 import contextlib
 import logging
 import time
+import warnings
 import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ IDLE_AFTER = 5.0  # seconds without dedup traffic after which watermarks slow do
 IDLE_MARKS = 0.5  # seconds between watermarks of an idle worker
 STALL_WARNING_SECONDS = 30.0  # a band owner warns when probes wait longer than this
 STALL_CHECK_SECONDS = 5.0  # how often input partitions are checked for stalled messages
+SHUTDOWN_ACK_WAIT = 5.0  # seconds a stopping worker waits for in-flight events to be acked
 
 
 @contextlib.contextmanager
@@ -230,6 +232,40 @@ class Storystream:
         await self.topics[DEADLETTER].send(key=event.message.key, value=letter.to_json())
 
 
+class StorystreamApp(faust.App):
+    """faust's App, except that a stopping worker waits a bounded time for acknowledgements.
+
+    faust waits, without a limit, for every event it handed to an agent to be acknowledged
+    before a worker stops (``stream_wait_empty``). An agent reading with ``take_events`` that
+    is stopped while it holds a part-filled batch never yields those events, so they are never
+    acknowledged and the worker never stops; the dedup band owners, which receive watermarks
+    every fraction of a second, are nearly always holding some. Here the wait ends after
+    :data:`SHUTDOWN_ACK_WAIT` seconds. Unacknowledged events are not committed, so whichever
+    worker owns their partitions next reads them again, and every stage is idempotent. A
+    rebalance keeps faust's wait: its streams keep running, so their batches drain.
+    """
+
+    async def on_stop(self) -> None:
+        consumer = self._consumer
+        if consumer is not None and self.conf.stream_wait_empty:
+            try:
+                await asyncio.wait_for(consumer.wait_empty(), SHUTDOWN_ACK_WAIT)
+            except TimeoutError:
+                log.warning(
+                    "stopping without waiting longer for %d unacknowledged events; the next"
+                    " owner of their partitions reads them again",
+                    len(consumer._unacked_messages),
+                )
+            except Exception as exc:  # noqa: BLE001 - a consumer that never started
+                log.debug("no wait for acknowledgements: %r", exc)
+            with warnings.catch_warnings():
+                # faust warns on changing a setting after start; the consumer reads it when
+                # it stops, which is the point
+                warnings.simplefilter("ignore")
+                self.conf.stream_wait_empty = False
+        await super().on_stop()
+
+
 def keep_unprocessed_unacked(app: faust.App) -> None:
     """Never acknowledge a message fetched before the current rebalance generation.
 
@@ -293,7 +329,7 @@ def app_config(settings: Settings) -> dict[str, Any]:
 def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Storystream:
     """Create the faust app, its topics, tables and the four stage agents."""
     settings = settings or Settings.from_env()
-    app = faust.App(settings.app_id, **{**app_config(settings), **faust_overrides})
+    app = StorystreamApp(settings.app_id, **{**app_config(settings), **faust_overrides})
     keep_unprocessed_unacked(app)
 
     def topic(*names: str, partitions: int) -> faust.TopicT:
