@@ -74,7 +74,7 @@ def _rank(order: float, article_id: str) -> tuple[float, str]:
 
 def best_match(matches: Iterable[BandMatch]) -> BandMatch | None:
     """The match that decides: highest Jaccard, ties to the earliest candidate."""
-    return min(matches, key=lambda m: (-m.jaccard, m.order, m.candidate_id), default=None)
+    return min(matches, key=lambda m: (-m.jaccard, _rank(m.order, m.candidate_id)), default=None)
 
 
 def verdict_from_matches(
