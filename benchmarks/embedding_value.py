@@ -54,6 +54,7 @@ from schemas.records import Article, DedupVerdict  # noqa: E402
 
 EMB_NAMES = ("emb_centroid", "emb_best_member", "emb_headline")
 ALL_NAMES = FEATURE_NAMES + EMB_NAMES
+N_BASE = len(FEATURE_NAMES)  # the embedding features come after the assigner's own
 BODY_WORDS = 200
 HEADLINE_WORDS = 40
 MAX_MEMBERS = 50
@@ -91,7 +92,7 @@ class EmbeddingAssigner(StoryAssigner):
     """
 
     veto: float | None = None
-    veto_feature: int = 13
+    veto_feature: int = N_BASE
 
     def __init__(self, config: ClusterConfig | None = None) -> None:
         super().__init__(config)
@@ -495,7 +496,7 @@ def main(argv: list[str]) -> int:
 
     if not args.no_tune:
         # keep the shipped (searched) 13 weights; search only the new weights and the bias
-        start = replace(base, weights=base.weights + fit16.weights[13:])
+        start = replace(base, weights=base.weights + fit16.weights[N_BASE:])
         print(
             row(
                 "shipped 13 + fitted emb weights", scores(corpora, start, EmbeddingAssigner), names
@@ -550,7 +551,7 @@ def _only_feature(i: int) -> type[EmbeddingAssigner]:
         feats = EmbeddingAssigner.features(self, doc, story, cos_c)
         for j in range(len(EMB_NAMES)):
             if j != i:
-                feats[13 + j] = 0.0
+                feats[N_BASE + j] = 0.0
         return feats
 
     return type(f"Only{i}", (EmbeddingAssigner,), {"features": features})
