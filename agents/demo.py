@@ -58,6 +58,11 @@ class Completion:
         for absorbed in assignment.merged_from:
             self.expected[assignment.story_id] |= self.expected.pop(absorbed, set())
             self.merged.add(absorbed)
+        split = assignment.split
+        if split is not None:
+            moving = self.expected.get(split.story_id, set()) & set(split.article_ids)
+            self.expected[split.story_id] = self.expected.get(split.story_id, set()) - moving
+            self.expected.setdefault(split.new_story_id, set()).update(moving)
 
     def on_dead_letter(self, letter: DeadLetter) -> None:
         if letter.stage in ("normalize", "dedup", "assign"):

@@ -11,7 +11,7 @@ import orjson
 
 from pipeline.cluster import StoryAssigner, article_terms
 from pipeline.cluster_fit import article_from_row, replay_order
-from pipeline.evaluation import bcubed, cluster_count, pairwise
+from pipeline.evaluation import FinalStories, bcubed, cluster_count, pairwise
 from schemas.records import DedupVerdict, RawArticle
 
 
@@ -48,8 +48,7 @@ def run_eval(path: Path, *, progress: bool = True, normalize: bool = True) -> di
     norm = _normalizer() if normalize else None
     dedup = _deduplicator()
     assigner = StoryAssigner()
-    story_of: dict[str, str] = {}
-    merged_into: dict[str, str] = {}
+    tracker = FinalStories()
     gold_event: dict[str, Any] = {}
     gold_topic: dict[str, Any] = {}
     assign_cpu = 0.0
@@ -78,23 +77,14 @@ def run_eval(path: Path, *, progress: bool = True, normalize: bool = True) -> di
         assignment = assigner.assign(article, verdict, delivery=f"eval:{n}", terms=terms)
         assign_cpu += time.process_time() - t1
         terms_cpu += t1 - t0
-        for absorbed in assignment.merged_from:
-            merged_into[absorbed] = assignment.story_id
-        story_of[article.id] = assignment.story_id
+        tracker.add(assignment)
         gold_event[article.id] = row.get("event")
         gold_topic[article.id] = row.get("topic")
         if progress and n % 200 == 0:
             print(f"  {n}/{len(rows)} articles", file=sys.stderr)
     wall = time.perf_counter() - wall0
 
-    def final(sid: str) -> str:
-        seen = set()
-        while sid in merged_into and sid not in seen:
-            seen.add(sid)
-            sid = merged_into[sid]
-        return sid
-
-    stories = {a: final(s) for a, s in story_of.items()}
+    stories = tracker.stories()
     groups = {a: assigner.group_of(s) for a, s in stories.items()}
     has_topics = len({t for t in gold_topic.values() if t is not None}) > 1
     report: dict[str, Any] = {

@@ -248,7 +248,7 @@ def openapi_document() -> dict[str, Any]:
                                 "article_id": {"type": "string"},
                                 "story_id": {
                                     "type": "string",
-                                    "description": "The story it belongs to now (after merges).",
+                                    "description": "Its story now (after splits and merges).",
                                 },
                                 "assigned_story_id": {"type": "string"},
                                 "verdict": verdict,

@@ -114,6 +114,7 @@ class ReadModel:
         self.stories: dict[str, StoryEntry] = {}
         self.merged: dict[str, str] = {}
         self.articles: dict[str, StoryAssignment] = {}
+        self.moved: dict[str, str] = {}  # article -> the new story a split moved it to
         self.dead_letter_count = 0
         self.dead_letters_by_stage: Counter[str] = Counter()
         self.latest_dead_letters: deque[DeadLetter] = deque(maxlen=self.config.max_dead_letters)
@@ -178,6 +179,10 @@ class ReadModel:
         self.event_clock = max(self.event_clock, article.published)
         for absorbed in assignment.merged_from:
             self.merged[absorbed] = assignment.story_id
+        if assignment.split is not None:
+            self.moved.update(
+                dict.fromkeys(assignment.split.article_ids, assignment.split.new_story_id)
+            )
         key = (article.id, article.content_hash, assignment.verdict.kind)
         if key not in self._seen_verdicts:
             self._seen_verdicts.add(key)
@@ -195,8 +200,9 @@ class ReadModel:
             entry = self.stories.pop(story_id)
             for item in entry.latest.articles:
                 held = self.articles.get(item.article_id)
-                if held is not None and held.story_id == story_id:
+                if held is not None and self.moved.get(held.article.id, held.story_id) == story_id:
                     del self.articles[item.article_id]
+                    self.moved.pop(item.article_id, None)
             self.merged.pop(story_id, None)
 
     @staticmethod
@@ -225,6 +231,13 @@ class ReadModel:
 
     def article(self, article_id: str) -> StoryAssignment | None:
         return self.articles.get(article_id)
+
+    def story_of(self, article_id: str) -> str | None:
+        """The story an article belongs to now, after splits and merges (None if unknown)."""
+        assignment = self.articles.get(article_id)
+        if assignment is None:
+            return None
+        return self.resolve(self.moved.get(article_id, assignment.story_id))
 
     def velocity(self, entry: StoryEntry) -> int:
         """Articles of the story published within the velocity window (event time)."""

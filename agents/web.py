@@ -379,7 +379,7 @@ def register_views(ss: Storystream, config: ReadModelConfig | None = None) -> No
             return self.ok(
                 {
                     "article_id": assignment.article.id,
-                    "story_id": model.resolve(assignment.story_id),
+                    "story_id": model.story_of(article_id),
                     "assigned_story_id": assignment.story_id,
                     "verdict": assignment.verdict,
                     "article": assignment.article,

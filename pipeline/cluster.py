@@ -17,8 +17,9 @@ import orjson
 
 from pipeline.doc_freq import DocumentFrequencies
 from pipeline.minhash import key_ids
+from pipeline.story_split import two_way_split
 from pipeline.text import STOPWORDS, WORD_RE, stable_hash
-from schemas.records import Article, ArticleTerms, DedupVerdict, StoryAssignment
+from schemas.records import Article, ArticleTerms, DedupVerdict, StoryAssignment, StorySplit
 
 # A capitalized phrase: capitalized words, optionally joined by "of"/"de"/"the"/... . Periods
 # end a phrase, so "Mr. Hale" gives "Mr" (a title, dropped) and "Hale".
@@ -134,6 +135,15 @@ class ClusterConfig:
             which that story and the article's story are linked as related.
         max_group_size: related groups do not grow past this many stories by linking (keeps
             groups meaningful and the cost of listing them bounded).
+        split_sizes: story sizes (articles with their own vectors) at which the story is
+            checked for telling two events as one (see :mod:`pipeline.story_split`). A story
+            keeps its articles' vectors until it outgrows the last size or goes dormant.
+        split_min_side: fewest articles on either side of a split.
+        split_max_ratio: a split stands when the two sides resemble each other less than this
+            share of how much each side's articles resemble one another.
+        split_min_within: ... and when the sides' own mean cosine is at least this.
+        split_terms: the split compares each article's heaviest terms only (as good as all
+            50 on the dev corpora, at less cost; 15 lose ECB+ splits).
     """
 
     dormant_after_seconds: float = 400 * 86400.0
@@ -179,6 +189,11 @@ class ClusterConfig:
     merge_centroid_cosine: float = 0.5
     related_cosine: float = 0.16
     max_group_size: int = 50
+    split_sizes: tuple[int, ...] = (8, 16, 32, 64)
+    split_min_side: int = 3
+    split_max_ratio: float = 0.5
+    split_min_within: float = 0.2
+    split_terms: int = 30
 
 
 _BY_WEIGHT = itemgetter(1)
@@ -432,6 +447,10 @@ class _Story:
     top_names: list[str] = field(default_factory=list)
     indexed: list[str] = field(default_factory=list)
     numbers: dict[str, int] = field(default_factory=dict)
+    # articles whose vectors are kept for split checks while the story is splittable (in
+    # memory only: a story restored from the records is not splittable)
+    members: list[str] = field(default_factory=list)
+    splittable: bool = True
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(
@@ -514,12 +533,16 @@ class StoryAssigner:
     the older of the two. Candidates whose centroids are close enough are linked into the
     story's related-story group. Stories idle for ``dormant_after_seconds`` of event time
     leave the index. Every time is the article's ``published`` time, never the wall clock.
+    At sizes in ``split_sizes`` a story is checked for telling two events as one; when it is,
+    the articles of the second event leave for a new story (the answer carries the split).
 
     State is exposed as key/value records (``drain_changes``/``restore``):
     ``n`` global counters, ``df:<seq>``/``dp:<page>`` document frequencies (see
     :class:`~pipeline.doc_freq.DocumentFrequencies`), ``s:<story>`` stories,
     ``g:<group>`` the members of a related-story group (none for a story alone in its own),
     ``a:<article>`` the story of each article, ``d:<delivery>`` answers already given.
+    The articles' vectors kept for split checks are not in the records (writing them cost a
+    fifth of the stage's time): a restored assigner does not split the stories it restored.
     """
 
     def __init__(self, config: ClusterConfig | None = None) -> None:
@@ -536,6 +559,11 @@ class StoryAssigner:
         self._groups: dict[str, set[str]] = {}
         self._expiry: list[tuple[float, int, str]] = []
         self._dirty: dict[str, None] = {}
+        # splittable stories' articles: their vectors, their followers as
+        # [article id, time, outlet, counted], and each follower's original
+        self._member_docs: dict[str, _Doc] = {}
+        self._followers: dict[str, list[list]] = {}
+        self._root: dict[str, str] = {}
 
     # ------------------------------------------------------------------ public API
 
@@ -561,6 +589,7 @@ class StoryAssigner:
                     is_new_story=seen["new"],
                     merged_from=list(seen["merged"]),
                     related=list(seen["related"]),
+                    split=StorySplit.from_dict(seen["split"]) if seen.get("split") else None,
                 )
         result = self._assign(article, verdict, terms)
         if delivery is not None:
@@ -570,6 +599,7 @@ class StoryAssigner:
                 "new": result.is_new_story,
                 "merged": result.merged_from,
                 "related": result.related,
+                "split": result.split.to_dict() if result.split else None,
             }
             self._dirty["d:" + delivery] = None
         return result
@@ -637,6 +667,7 @@ class StoryAssigner:
             for sid in members:
                 self._stories[sid].group = gid
         for story in sorted(self._stories.values(), key=lambda s: s.seq):
+            story.splittable = False
             if story.merged_into is None:
                 self._groups.setdefault(story.group, set()).add(story.id)
             if story.merged_into is None and not story.dormant:
@@ -844,6 +875,7 @@ class StoryAssigner:
             story.dormant = True
             self._unindex_story(story)
             self._compact(story)
+            self._seal(story)
             self._dirty["s:" + sid] = None
 
     def _compact(self, story: _Story) -> None:
@@ -909,6 +941,11 @@ class StoryAssigner:
 
     def _add_to_story(self, story: _Story, doc: _Doc, article: Article) -> None:
         """Add an article's vectors to the story (centroids and index terms)."""
+        self._add_vectors(story, doc)
+        self._touch(story, article.published, article.outlet)
+
+    def _add_vectors(self, story: _Story, doc: _Doc) -> None:
+        """Add an article's vectors to the story's centroids, names, numbers and index terms."""
         cfg = self.config
         story.centroid, story.c_norm = _accumulate(
             story.centroid, story.c_norm, doc.terms, cfg.max_story_terms
@@ -927,19 +964,17 @@ class StoryAssigner:
         _add_numbers(story.numbers, doc.numbers, cfg.max_story_numbers)
         if doc.title:
             story.titled += 1
-        self._touch(story, article)
         self._add_index_terms(story, doc)
 
-    def _touch(self, story: _Story, article: Article) -> None:
-        """Count one more article in the story, refresh its times, wake it if dormant."""
+    def _touch(self, story: _Story, t: float, outlet: str) -> None:
+        """Count one more article (published at ``t``) in the story, wake it if dormant."""
         story.count += 1
-        t = article.published
         story.first = min(story.first, t)
         if t > story.last:
             story.last = t
-        if article.outlet:
-            prev = story.outlets.get(article.outlet)
-            story.outlets[article.outlet] = t if prev is None else max(prev, t)
+        if outlet:
+            prev = story.outlets.get(outlet)
+            story.outlets[outlet] = t if prev is None else max(prev, t)
         if story.dormant:
             story.dormant = False
             self._index_story(story)
@@ -947,16 +982,18 @@ class StoryAssigner:
         self._dirty["s:" + story.id] = None
 
     def _new_story(self, article: Article) -> _Story:
-        sid = "s-" + stable_hash(article.id)
+        return self._open_story(article.id, article.published)
+
+    def _open_story(self, first_article: str, t: float) -> _Story:
+        """A new, empty story named after its first article (published at ``t``)."""
+        sid = "s-" + stable_hash(first_article)
         n = 1
         while sid in self._stories:
-            sid = "s-" + stable_hash(article.id, str(n))
+            sid = "s-" + stable_hash(first_article, str(n))
             n += 1
         self._seq += 1
         self._dirty["n"] = None
-        story = _Story(
-            id=sid, seq=self._seq, first=article.published, last=article.published, group=sid
-        )
+        story = _Story(id=sid, seq=self._seq, first=t, last=t, group=sid)
         self._stories[sid] = story
         self._groups[sid] = {sid}
         return story
@@ -976,6 +1013,7 @@ class StoryAssigner:
                 sid = self._resolve(sid)
                 if article.id not in self._article_story:
                     self._link(article.id, sid)
+                    self._follow(dup_of or article.id, article, counted=False)
                 return self._answer(sid, article, verdict, 1.0, False, [])
         if known is not None:
             # The same article again under another verdict: nothing changes.
@@ -985,8 +1023,9 @@ class StoryAssigner:
             sid = self._article_story.get(dup_of)
             if sid is not None:
                 story = self._stories[self._resolve(sid)]
-                self._touch(story, article)
+                self._touch(story, article.published, article.outlet)
                 self._link(article.id, story.id)
+                self._follow(dup_of, article, counted=True)
                 return self._answer(story.id, article, verdict, 1.0, False, [])
         doc = self.represent(article, terms=terms)
         ranked = self._ranked(doc)
@@ -1000,11 +1039,96 @@ class StoryAssigner:
             story = self._new_story(article)
             is_new = True
         self._add_to_story(story, doc, article)
+        self._link(article.id, story.id)
+        self._keep_member(story, article.id, doc)
         if not is_new:
             story, merged = self._merge_converging(story, scored)
-        self._link(article.id, story.id)
+        # An arrival that merged stories is not also a split: the answer names one change.
+        split = None if merged else self._check_split(story)
+        if split is not None:
+            story = self._stories[self._article_story[article.id]]
         self._relate(story, ranked[: self.config.max_scored])
-        return self._answer(story.id, article, verdict, prob, is_new, merged)
+        return self._answer(story.id, article, verdict, prob, is_new, merged, split)
+
+    # ------------------------------------------------------------------ splits
+
+    def _keep_member(self, story: _Story, article_id: str, doc: _Doc) -> None:
+        """Keep the article's vectors for the story's split checks (while it is splittable)."""
+        if not story.splittable:
+            return
+        if story.count > self.config.split_sizes[-1]:
+            self._seal(story)
+            return
+        story.members.append(article_id)
+        self._member_docs[article_id] = doc
+        self._followers[article_id] = []
+
+    def _follow(self, target: str, article: Article, counted: bool) -> None:
+        """Note a copy, resend or revision of a kept article: it moves with it in a split."""
+        root = self._root.get(target, target)
+        followers = self._followers.get(root)
+        if followers is None:
+            return
+        followers.append([article.id, article.published, article.outlet, counted])
+        self._root[article.id] = root
+
+    def _seal(self, story: _Story) -> None:
+        """Stop checking the story for splits and let go of its articles' vectors."""
+        if not story.splittable:
+            return
+        story.splittable = False
+        for article_id in story.members:
+            self._member_docs.pop(article_id, None)
+            for follower in self._followers.pop(article_id, ()):
+                self._root.pop(follower[0], None)
+        story.members = []
+
+    def _check_split(self, story: _Story) -> StorySplit | None:
+        """Split the story when it has just reached a checked size and tells two events."""
+        cfg = self.config
+        if not story.splittable or len(story.members) not in cfg.split_sizes:
+            return None
+        docs = self._member_docs
+        leave = two_way_split(
+            [docs[a].terms for a in story.members],
+            cfg.split_min_side,
+            cfg.split_max_ratio,
+            cfg.split_min_within,
+            cfg.split_terms,
+        )
+        if leave is None:
+            return None
+        staying = [a for a, out in zip(story.members, leave, strict=True) if not out]
+        leaving = [a for a, out in zip(story.members, leave, strict=True) if out]
+        new = self._open_story(leaving[0], docs[leaving[0]].time)
+        self._unindex_story(story)
+        story.count = story.titled = 0
+        story.first, story.last = math.inf, -math.inf
+        story.centroid, story.entities, story.title, story.lede = {}, {}, {}, {}
+        story.c_norm = story.e_norm = story.t_norm = story.l_norm = 0.0
+        story.outlets, story.numbers, story.top_names, story.indexed = {}, {}, [], []
+        story.members = []
+        for article_id in staying:
+            self._rebuild_member(story, article_id)
+        moved = [i for article_id in leaving for i in self._rebuild_member(new, article_id)]
+        self._union_groups(story, new)
+        return StorySplit(story_id=story.id, new_story_id=new.id, article_ids=moved)
+
+    def _rebuild_member(self, story: _Story, article_id: str) -> list[str]:
+        """Put a kept article and its followers (back) into a story; return their ids."""
+        doc = self._member_docs[article_id]
+        self._add_vectors(story, doc)
+        self._touch(story, doc.time, doc.outlet)
+        story.members.append(article_id)
+        ids = [article_id]
+        for follower_id, t, outlet, counted in self._followers[article_id]:
+            if counted:
+                self._touch(story, t, outlet)
+            ids.append(follower_id)
+        for moved_id in ids:
+            if self._article_story.get(moved_id) != story.id:
+                self._link(moved_id, story.id)
+        return ids
 
     def _merge_converging(
         self, story: _Story, scored: list[tuple[float, _Story, list[float]]]
@@ -1047,6 +1171,13 @@ class StoryAssigner:
         _add_numbers(survivor.numbers, gone.numbers, cfg.max_story_numbers)
         survivor.count += gone.count
         survivor.titled += gone.titled
+        if survivor.splittable and gone.splittable:
+            survivor.members.extend(gone.members)
+            gone.members = []
+            gone.splittable = False
+        else:
+            self._seal(survivor)
+            self._seal(gone)
         survivor.first = min(survivor.first, gone.first)
         survivor.last = max(survivor.last, gone.last)
         for outlet, t in gone.outlets.items():
@@ -1101,6 +1232,7 @@ class StoryAssigner:
         score: float,
         is_new: bool,
         merged: list[str],
+        split: StorySplit | None = None,
     ) -> StoryAssignment:
         return StoryAssignment(
             story_id=sid,
@@ -1110,4 +1242,5 @@ class StoryAssigner:
             is_new_story=is_new,
             merged_from=merged,
             related=self.related(sid),
+            split=split,
         )

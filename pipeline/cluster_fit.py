@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.cluster import FEATURE_NAMES, ClusterConfig, StoryAssigner
-from pipeline.evaluation import bcubed, pairwise
+from pipeline.evaluation import FinalStories, bcubed, pairwise
 from schemas.records import Article, DedupVerdict
 
 
@@ -137,21 +137,11 @@ def online_scores(articles: Sequence[tuple[Any, ...]], config: ClusterConfig) ->
     verdict)`` with the dedup stage's verdict, as the live pipeline and the eval see it.
     """
     assigner = StoryAssigner(config)
-    merged_into: dict[str, str] = {}
-    got: dict[str, str] = {}
+    tracker = FinalStories()
     for article, _, *rest in articles:
         verdict = rest[0] if rest else DedupVerdict(article_id=article.id, kind="original")
-        res = assigner.assign(article, verdict)
-        for absorbed in res.merged_from:
-            merged_into[absorbed] = res.story_id
-        got[article.id] = res.story_id
-
-    def final(sid: str) -> str:
-        while sid in merged_into:
-            sid = merged_into[sid]
-        return sid
-
-    pred = {a: final(s) for a, s in got.items()}
+        tracker.add(assigner.assign(article, verdict))
+    pred = tracker.stories()
     gold = {item[0].id: item[1] for item in articles}
     b3 = bcubed(pred, gold)
     return {

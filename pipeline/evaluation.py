@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from schemas.records import StoryAssignment
 
 
 @dataclass(frozen=True)
@@ -74,3 +76,35 @@ def pairwise(predicted: Mapping[str, Hashable], gold: Mapping[str, Hashable]) ->
 def cluster_count(labels: Mapping[str, Hashable]) -> int:
     """Number of distinct non-null labels."""
     return len({v for v in labels.values() if v is not None})
+
+
+@dataclass
+class FinalStories:
+    """Each article's story at the end of a replay, following merges and splits.
+
+    An assignment names the article's story when it arrived; later assignments may absorb
+    that story into another (``merged_from``) or move the article to a new story (``split``).
+    """
+
+    story_at: dict[str, str] = field(default_factory=dict)
+    merged_into: dict[str, str] = field(default_factory=dict)
+
+    def add(self, assignment: StoryAssignment) -> None:
+        for absorbed in assignment.merged_from:
+            self.merged_into[absorbed] = assignment.story_id
+        split = assignment.split
+        if split is not None:
+            self.story_at.update(dict.fromkeys(split.article_ids, split.new_story_id))
+        self.story_at[assignment.article.id] = assignment.story_id
+
+    def final(self, story_id: str) -> str:
+        """The story that ``story_id`` ended up in (itself unless absorbed)."""
+        seen = set()
+        while story_id in self.merged_into and story_id not in seen:
+            seen.add(story_id)
+            story_id = self.merged_into[story_id]
+        return story_id
+
+    def stories(self) -> dict[str, str]:
+        """Article id -> final story id."""
+        return {a: self.final(s) for a, s in self.story_at.items()}

@@ -57,28 +57,23 @@ class StoryBook:
 
         A resend of a known member changes nothing; a revision replaces the member it revises
         (the member keeps its key, so the count stays); absorbed stories (``merged_from``) move
-        their members into the surviving story. Applying the same assignment twice changes
-        nothing the second time.
+        their members into the surviving story; a split moves the listed members to the new
+        story. Applying the same assignment twice changes nothing the second time.
         """
         story_id = assignment.story_id
         changed: list[str] = []
-        keys = self._keys(story_id)
+        split = assignment.split
+        if split is not None and self._move(split.story_id, split.new_story_id, split.article_ids):
+            changed.extend((split.story_id, split.new_story_id))
         for absorbed in assignment.merged_from:
             if absorbed == story_id:
                 continue
-            moved = self._keys(absorbed)
-            for key in moved:
-                value = self.members.get(absorbed + _SEP + key)
-                if value is not None and key not in keys:
-                    self.members[story_id + _SEP + key] = value
-                    keys.append(key)
-                self.members.pop(absorbed + _SEP + key, None)
-            if moved:
-                self.index[absorbed] = orjson.dumps([])
+            if self._move(absorbed, story_id):
                 meta = self._meta(absorbed)
                 meta["merged_into"] = story_id
                 self.meta[absorbed] = orjson.dumps(meta)
                 changed.append(absorbed)
+        keys = self._keys(story_id)
         article, verdict = assignment.article, assignment.verdict
         key = member_key(article, verdict)
         existing = self.members.get(story_id + _SEP + key)
@@ -103,6 +98,26 @@ class StoryBook:
         if self.fingerprint(story_id) != self._meta(story_id).get("fingerprint"):
             changed.append(story_id)
         return changed
+
+    def _move(self, source: str, target: str, only: Sequence[str] | None = None) -> bool:
+        """Move the members of ``source`` (those keyed in ``only``, else all) to ``target``.
+
+        Returns whether any member moved; moving them again changes nothing.
+        """
+        source_keys = self._keys(source)
+        wanted = set(source_keys if only is None else only)
+        moving = [key for key in source_keys if key in wanted]
+        if not moving:
+            return False
+        target_keys = self._keys(target)
+        for key in moving:
+            value = self.members.pop(source + _SEP + key, None)
+            if value is not None and key not in target_keys:
+                self.members[target + _SEP + key] = value
+                target_keys.append(key)
+        self.index[target] = orjson.dumps(target_keys)
+        self.index[source] = orjson.dumps([key for key in source_keys if key not in wanted])
+        return True
 
     def story_members(self, story_id: str) -> list[Member]:
         """The story's current members in arrival order."""

@@ -25,6 +25,7 @@ from schemas.records import (
     Source,
     StoryArticle,
     StoryAssignment,
+    StorySplit,
     StoryUpdate,
 )
 from schemas.topics import (
@@ -70,6 +71,7 @@ __all__ = [
     "Source",
     "StoryArticle",
     "StoryAssignment",
+    "StorySplit",
     "StoryUpdate",
     "decode_band_message",
 ]

@@ -268,8 +268,27 @@ class RelatedStory(Record):
 
 
 @dataclass(slots=True)
+class StorySplit(Record):
+    """Articles a story gave up to a new story: it had been telling two events as one.
+
+    ``story_id`` keeps its id and the rest of its articles; ``article_ids`` (originals, their
+    copies, resends and revisions) belong to ``new_story_id`` from now on.
+    """
+
+    story_id: str
+    new_story_id: str
+    article_ids: list[str] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(slots=True)
 class StoryAssignment(Record):
-    """An article placed in a story: the value on ``stories.assignments``."""
+    """An article placed in a story: the value on ``stories.assignments``.
+
+    ``merged_from``: stories absorbed into ``story_id`` on this article's arrival;
+    ``split``: a story this arrival split in two (the article is in ``story_id``, which is
+    either half; an arrival that merges stories does not also split one).
+    """
 
     story_id: str
     article: Article
@@ -278,6 +297,7 @@ class StoryAssignment(Record):
     is_new_story: bool = False
     merged_from: list[str] = field(default_factory=list)
     related: list[str] = field(default_factory=list)
+    split: StorySplit | None = None
     schema_version: int = SCHEMA_VERSION
 
 

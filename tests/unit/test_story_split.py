@@ -1,0 +1,247 @@
+"""Splitting a story that tells two events as one: the test, the assigner, downstream views."""
+
+from __future__ import annotations
+
+from agents.readmodel import ReadModel
+from pipeline.cluster import ClusterConfig, StoryAssigner
+from pipeline.evaluation import FinalStories
+from pipeline.stories import StoryBook
+from pipeline.story_split import two_way_split
+from schemas.records import Article, DedupVerdict, StoryAssignment, StorySplit, StoryUpdate
+
+T0 = 1_700_000_000.0
+DAY = 86400.0
+NOTE = " Reported for the Harbour Courier news desk."
+QUAKE = [
+    "An earthquake shook Velmora on Monday, toppling a church tower and cracking roads across "
+    "the old town.",
+    "Rescuers in Velmora searched rubble after the earthquake toppled the church tower and "
+    "cracked old town roads.",
+    "Velmora counted damage to the old town after Monday's earthquake brought down the church "
+    "tower.",
+]
+STRIKE = [
+    "Dock workers at Port Selwyn walked out over pay, leaving container ships waiting at anchor.",
+    "The pay strike at Port Selwyn docks left container ships at anchor for a second day.",
+    "Container ships stayed at anchor as the Port Selwyn dock strike over pay went on.",
+]
+
+
+def _article(aid: str, text: str, t: float, outlet: str) -> Article:
+    return Article(id=aid, url=None, outlet=outlet, title="", text=text, lang="en", published=t)
+
+
+def _orig(article: Article) -> DedupVerdict:
+    return DedupVerdict(article_id=article.id, kind="original")
+
+
+def two_events() -> list[Article]:
+    """Quake and strike reports, alternating, all with the same desk note (one shared phrase)."""
+    out = []
+    for i, (quake, strike) in enumerate(zip(QUAKE, STRIKE, strict=True)):
+        out.append(_article(f"q{i}", quake + NOTE, T0 + i * 7200, f"o{i}"))
+        out.append(_article(f"p{i}", strike + NOTE, T0 + i * 7200 + 3600, f"p{i}"))
+    return out
+
+
+def eager() -> StoryAssigner:
+    """An assigner that joins every candidate it finds, so both events start as one story,
+    and checks stories at 6 articles (the fewest with 3 on each side)."""
+    return StoryAssigner(ClusterConfig(join_probability=0.0, split_sizes=(6, 12)))
+
+
+# ---------------------------------------------------------------------------- the test
+
+
+def _vec(*words: str) -> dict[str, float]:
+    w = 1.0 / len(words) ** 0.5
+    return dict.fromkeys(words, w)
+
+
+def test_two_tight_groups_are_cut_apart_and_the_side_without_the_first_leaves() -> None:
+    a = [_vec("quake", "tower", "velmora"), _vec("quake", "velmora", "rubble")]
+    a.append(_vec("quake", "tower", "rubble"))
+    b = [_vec("strike", "port", "ships"), _vec("strike", "ships", "pay")]
+    b.append(_vec("strike", "port", "pay"))
+    order = [a[0], b[0], a[1], b[1], a[2], b[2]]
+    leave = two_way_split(order, min_side=3, max_ratio=0.5, min_within=0.15)
+    assert leave == [False, True, False, True, False, True]
+
+
+def test_a_coherent_story_is_not_split() -> None:
+    vectors = [_vec("quake", "velmora", f"w{i}") for i in range(6)]
+    assert two_way_split(vectors, min_side=3, max_ratio=0.5, min_within=0.15) is None
+
+
+def test_a_loose_story_is_not_split_even_when_its_parts_differ() -> None:
+    # two groups whose members barely resemble one another: a broad story, not two events
+    a = [_vec("quake", *(f"a{i}{j}" for j in range(8))) for i in range(3)]
+    b = [_vec("strike", *(f"b{i}{j}" for j in range(8))) for i in range(3)]
+    assert two_way_split(a + b, min_side=3, max_ratio=0.5, min_within=0.0) is not None
+    assert two_way_split(a + b, min_side=3, max_ratio=0.5, min_within=0.15) is None
+
+
+def test_a_side_smaller_than_the_minimum_stays() -> None:
+    a = [_vec("quake", "tower", "velmora")] * 5
+    b = [_vec("strike", "port", "ships")]
+    assert two_way_split(a + b, min_side=3, max_ratio=0.5, min_within=0.15) is None
+    assert two_way_split(a + b, min_side=1, max_ratio=0.5, min_within=0.15) == [False] * 5 + [True]
+
+
+# ---------------------------------------------------------------------------- the assigner
+
+
+def test_a_story_holding_two_events_splits_when_it_reaches_a_checked_size() -> None:
+    assigner = eager()
+    answers = [assigner.assign(a, _orig(a)) for a in two_events()]
+    first = answers[0].story_id
+    assert all(ans.split is None for ans in answers[:5])
+    assert {ans.story_id for ans in answers[:5]} == {first}  # one story before the check
+    split = answers[5].split
+    assert split is not None and split.story_id == first
+    assert sorted(split.article_ids) == ["p0", "p1", "p2"]
+    assert answers[5].story_id == split.new_story_id  # the arriving strike report left too
+    for i in range(3):
+        assert assigner.story_of(f"q{i}") == first
+        assert assigner.story_of(f"p{i}") == split.new_story_id
+    assert assigner.size(first) == 3 and assigner.size(split.new_story_id) == 3
+    # the two halves are one event each of one wider subject: related
+    assert assigner.related(first) == [split.new_story_id]
+
+
+def test_after_a_split_each_event_gets_its_own_next_reports() -> None:
+    assigner = StoryAssigner()
+    eager_one = eager()
+    for a in two_events():
+        eager_one.assign(a, _orig(a))
+    # restore the eager assigner's stories into one with the default decision
+    assigner.restore([(k, v) for k, v in eager_one.drain_changes() if v is not None])
+    quake = _article("q3", QUAKE[1].replace("Rescuers", "Volunteers") + NOTE, T0 + 9 * 3600, "x")
+    strike = _article("p3", STRIKE[1].replace("second", "third") + NOTE, T0 + 10 * 3600, "y")
+    assert assigner.assign(quake, _orig(quake)).story_id == eager_one.story_of("q0")
+    assert assigner.assign(strike, _orig(strike)).story_id == eager_one.story_of("p0")
+
+
+def test_copies_and_resends_move_with_their_original() -> None:
+    assigner = eager()
+    arts = two_events()
+    for a in arts[:5]:
+        assigner.assign(a, _orig(a))
+    copy = _article("p0-copy", arts[1].text, arts[1].published + 60, "wire")
+    syndicated = DedupVerdict(article_id=copy.id, kind="syndicated", duplicate_of="p0")
+    resend = DedupVerdict(article_id="p0-copy-again", kind="resend", duplicate_of="p0-copy")
+    assigner.assign(copy, syndicated)
+    assigner.assign(_article("p0-copy-again", copy.text, copy.published, "wire"), resend)
+    assert assigner.size(assigner.story_of("q0")) == 6  # the copy counts, the resend does not
+    split = assigner.assign(arts[5], _orig(arts[5])).split
+    assert split is not None
+    assert sorted(split.article_ids) == ["p0", "p0-copy", "p0-copy-again", "p1", "p2"]
+    assert assigner.story_of("p0-copy-again") == split.new_story_id
+    assert assigner.size(split.new_story_id) == 4 and assigner.size(split.story_id) == 3
+
+
+def test_a_redelivered_split_is_answered_the_same_before_and_after_a_restore() -> None:
+    arts = two_events()
+    assigner = eager()
+    log: list[tuple[str, bytes | None]] = []
+    answers = []
+    for i, a in enumerate(arts):
+        answers.append(assigner.assign(a, _orig(a), delivery=f"d{i}"))
+        log.extend(assigner.drain_changes())
+    assert answers[5].split is not None
+    assert assigner.assign(arts[5], _orig(arts[5]), delivery="d5") == answers[5]
+    restored = eager()
+    restored.restore([(k, v) for k, v in log if v is not None])
+    assert restored.assign(arts[5], _orig(arts[5]), delivery="d5") == answers[5]
+    for i in range(3):
+        assert restored.story_of(f"q{i}") == answers[0].story_id
+        assert restored.story_of(f"p{i}") == answers[5].split.new_story_id
+
+
+def test_a_restored_story_is_not_split() -> None:
+    # the articles' vectors stay in memory: a story restored from the records is not checked
+    arts = two_events()
+    original = eager()
+    for a in arts[:5]:
+        original.assign(a, _orig(a))
+    restored = eager()
+    restored.restore([(k, v) for k, v in original.drain_changes() if v is not None])
+    assert original.assign(arts[5], _orig(arts[5])).split is not None
+    answer = restored.assign(arts[5], _orig(arts[5]))
+    assert answer.split is None and answer.story_id == original.story_of("q0")
+
+
+def test_a_story_outgrowing_the_checked_sizes_lets_go_of_its_vectors() -> None:
+    assigner = StoryAssigner(ClusterConfig(join_probability=0.0, split_sizes=(4,)))
+    arts = [_article(f"q{i}", QUAKE[i % 3] + NOTE, T0 + i * 60, f"o{i}") for i in range(6)]
+    for a in arts[:4]:
+        assigner.assign(a, _orig(a))
+    assert set(assigner._member_docs) == {"q0", "q1", "q2", "q3"}
+    assigner.assign(arts[4], _orig(arts[4]))
+    assert assigner._member_docs == {}
+
+
+def test_a_dormant_story_lets_go_of_its_vectors() -> None:
+    assigner = StoryAssigner(ClusterConfig(join_probability=0.0, dormant_after_seconds=DAY))
+    for a in two_events()[:3]:
+        assigner.assign(a, _orig(a))
+    assert set(assigner._member_docs) == {"q0", "p0", "q1"}
+    late = _article("late", "A comet was seen over Tarsk.", T0 + 5 * DAY, "z")
+    assigner.assign(late, _orig(late))
+    assert set(assigner._member_docs) == {"late"}
+
+
+# ---------------------------------------------------------------------------- downstream
+
+
+def _summary(story_id, members, *, version, previous, related, now) -> StoryUpdate:
+    return StoryUpdate(
+        story_id=story_id,
+        version=version,
+        updated_at=now,
+        first_seen=now,
+        headline=story_id,
+        status_line=f"Updated ({len(members)} articles)",
+        article_count=len(members),
+    )
+
+
+def _assignment(story: str, aid: str, split: StorySplit | None = None) -> StoryAssignment:
+    article = _article(aid, f"Text of {aid}.", T0, "o")
+    return StoryAssignment(story_id=story, article=article, verdict=_orig(article), split=split)
+
+
+def test_the_story_book_moves_the_split_members_once() -> None:
+    book = StoryBook.in_memory()
+    for aid in ("a", "b", "c"):
+        book.add(_assignment("s1", aid))
+    split = StorySplit(story_id="s1", new_story_id="s2", article_ids=["b", "c"])
+    arrival = _assignment("s2", "d", split)
+    assert set(book.add(arrival)) == {"s1", "s2"}
+    assert [a.id for a, _ in book.story_members("s1")] == ["a"]
+    assert [a.id for a, _ in book.story_members("s2")] == ["b", "c", "d"]
+    for story in ("s1", "s2"):
+        book.refresh(story, _summary, now=1.0)
+    assert book.add(arrival) == []  # a redelivery changes nothing
+    assert [a.id for a, _ in book.story_members("s2")] == ["b", "c", "d"]
+
+
+def test_final_stories_follow_splits_and_later_merges() -> None:
+    tracker = FinalStories()
+    for aid in ("a", "b", "c"):
+        tracker.add(_assignment("s1", aid))
+    tracker.add(_assignment("s2", "d", StorySplit("s1", "s2", ["b", "c"])))
+    assert tracker.stories() == {"a": "s1", "b": "s2", "c": "s2", "d": "s2"}
+    merge = _assignment("s3", "e")
+    merge.merged_from = ["s2"]
+    tracker.add(merge)
+    assert tracker.stories() == {"a": "s1", "b": "s3", "c": "s3", "d": "s3", "e": "s3"}
+
+
+def test_the_read_model_gives_an_articles_story_after_a_split() -> None:
+    model = ReadModel()
+    for aid in ("a", "b"):
+        model.apply_assignment(_assignment("s1", aid))
+    model.apply_assignment(_assignment("s2", "c", StorySplit("s1", "s2", ["b"])))
+    assert [model.story_of(a) for a in ("a", "b", "c")] == ["s1", "s2", "s2"]
+    assert model.story_of("unknown") is None
