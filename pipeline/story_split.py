@@ -86,8 +86,10 @@ def two_way_split(
     diagonal = np.diag(sims)
     pairs_out = out @ sims @ out - diagonal @ out
     pairs_stay = stay @ sims @ stay - diagonal @ stay
-    # mean cosine within each side, weighted by the side's size
-    within = (pairs_stay / (n - k - 1) + pairs_out / (k - 1)) / n
+    # mean cosine within each side (1 for a side of one article), weighted by the side's size
+    within = (
+        (pairs_stay / (n - k - 1) if n - k > 1 else 1.0) + (pairs_out / (k - 1) if k > 1 else 1.0)
+    ) / n
     cross = float(stay @ sims @ out) / (k * (n - k))
     if within < min_within or cross >= max_ratio * within:
         return None
