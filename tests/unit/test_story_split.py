@@ -7,7 +7,8 @@ from pipeline.cluster import ClusterConfig, StoryAssigner
 from pipeline.evaluation import FinalStories
 from pipeline.stories import StoryBook
 from pipeline.story_split import two_way_split
-from schemas.records import Article, DedupVerdict, StoryAssignment, StorySplit, StoryUpdate
+from schemas.records import Article, DedupVerdict, StoryAssignment, StorySplit
+from tests.unit.test_stories import _fake_summary
 
 T0 = 1_700_000_000.0
 DAY = 86400.0
@@ -194,18 +195,6 @@ def test_a_dormant_story_lets_go_of_its_vectors() -> None:
 # ---------------------------------------------------------------------------- downstream
 
 
-def _summary(story_id, members, *, version, previous, related, now) -> StoryUpdate:
-    return StoryUpdate(
-        story_id=story_id,
-        version=version,
-        updated_at=now,
-        first_seen=now,
-        headline=story_id,
-        status_line=f"Updated ({len(members)} articles)",
-        article_count=len(members),
-    )
-
-
 def _assignment(story: str, aid: str, split: StorySplit | None = None) -> StoryAssignment:
     article = _article(aid, f"Text of {aid}.", T0, "o")
     return StoryAssignment(story_id=story, article=article, verdict=_orig(article), split=split)
@@ -221,7 +210,7 @@ def test_the_story_book_moves_the_split_members_once() -> None:
     assert [a.id for a, _ in book.story_members("s1")] == ["a"]
     assert [a.id for a, _ in book.story_members("s2")] == ["b", "c", "d"]
     for story in ("s1", "s2"):
-        book.refresh(story, _summary, now=1.0)
+        book.refresh(story, _fake_summary, now=1.0)
     assert book.add(arrival) == []  # a redelivery changes nothing
     assert [a.id for a, _ in book.story_members("s2")] == ["b", "c", "d"]
 
