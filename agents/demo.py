@@ -60,8 +60,9 @@ class Completion:
             self.merged.add(absorbed)
         split = assignment.split
         if split is not None:
-            moving = self.expected.get(split.story_id, set()) & set(split.article_ids)
-            self.expected[split.story_id] = self.expected.get(split.story_id, set()) - moving
+            kept = self.expected.setdefault(split.story_id, set())
+            moving = kept & set(split.article_ids)
+            kept -= moving
             self.expected.setdefault(split.new_story_id, set()).update(moving)
 
     def on_dead_letter(self, letter: DeadLetter) -> None:

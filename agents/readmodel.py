@@ -200,7 +200,7 @@ class ReadModel:
             entry = self.stories.pop(story_id)
             for item in entry.latest.articles:
                 held = self.articles.get(item.article_id)
-                if held is not None and self.moved.get(held.article.id, held.story_id) == story_id:
+                if held is not None and self.moved.get(item.article_id, held.story_id) == story_id:
                     del self.articles[item.article_id]
                     self.moved.pop(item.article_id, None)
             self.merged.pop(story_id, None)

@@ -559,7 +559,7 @@ class StoryAssigner:
         self._groups: dict[str, set[str]] = {}
         self._expiry: list[tuple[float, int, str]] = []
         self._dirty: dict[str, None] = {}
-        # splittable stories' articles: their vectors, their followers as
+        # splittable stories' articles: their vectors, their followers (those with any) as
         # [article id, time, outlet, counted], and each follower's original
         self._member_docs: dict[str, _Doc] = {}
         self._followers: dict[str, list[list]] = {}
@@ -1061,15 +1061,15 @@ class StoryAssigner:
             return
         story.members.append(article_id)
         self._member_docs[article_id] = doc
-        self._followers[article_id] = []
 
     def _follow(self, target: str, article: Article, counted: bool) -> None:
         """Note a copy, resend or revision of a kept article: it moves with it in a split."""
         root = self._root.get(target, target)
-        followers = self._followers.get(root)
-        if followers is None:
+        if root not in self._member_docs:
             return
-        followers.append([article.id, article.published, article.outlet, counted])
+        self._followers.setdefault(root, []).append(
+            [article.id, article.published, article.outlet, counted]
+        )
         self._root[article.id] = root
 
     def _seal(self, story: _Story) -> None:
@@ -1102,12 +1102,10 @@ class StoryAssigner:
         leaving = [a for a, out in zip(story.members, leave, strict=True) if out]
         new = self._open_story(leaving[0], docs[leaving[0]].time)
         self._unindex_story(story)
-        story.count = story.titled = 0
-        story.first, story.last = math.inf, -math.inf
-        story.centroid, story.entities, story.title, story.lede = {}, {}, {}, {}
-        story.c_norm = story.e_norm = story.t_norm = story.l_norm = 0.0
-        story.outlets, story.numbers, story.top_names, story.indexed = {}, {}, [], []
-        story.members = []
+        # the story keeps its id, age and group, and is rebuilt from the articles that stay
+        story = self._stories[story.id] = _Story(
+            id=story.id, seq=story.seq, first=math.inf, last=-math.inf, group=story.group
+        )
         for article_id in staying:
             self._rebuild_member(story, article_id)
         moved = [i for article_id in leaving for i in self._rebuild_member(new, article_id)]
@@ -1121,7 +1119,7 @@ class StoryAssigner:
         self._touch(story, doc.time, doc.outlet)
         story.members.append(article_id)
         ids = [article_id]
-        for follower_id, t, outlet, counted in self._followers[article_id]:
+        for follower_id, t, outlet, counted in self._followers.get(article_id, ()):
             if counted:
                 self._touch(story, t, outlet)
             ids.append(follower_id)
