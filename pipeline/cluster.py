@@ -879,7 +879,11 @@ class StoryAssigner:
             self._dirty["s:" + sid] = None
 
     def _compact(self, story: _Story) -> None:
-        """Shrink a dormant story's vectors: it only needs them again if a copy wakes it."""
+        """Shrink a dormant story's long vectors: it only needs them again if a copy wakes it.
+
+        A vector is cut to its ``dormant_terms`` heaviest entries only when it holds more than
+        twice as many: cutting a short one frees little memory for the cost of a sort.
+        """
         keep = self.config.dormant_terms
         for attr, norm_attr in (
             ("centroid", "c_norm"),
@@ -888,7 +892,7 @@ class StoryAssigner:
             ("lede", "l_norm"),
         ):
             vec: dict[str, float] = getattr(story, attr)
-            if len(vec) > keep:
+            if len(vec) > 2 * keep:
                 vec, norm = _cut(vec, keep)
                 setattr(story, attr, vec)
                 setattr(story, norm_attr, norm)

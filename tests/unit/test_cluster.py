@@ -142,6 +142,24 @@ def test_dormant_story_leaves_the_index() -> None:
     assert got.story_id != first.story_id
 
 
+def test_a_dormant_story_cuts_only_its_long_vectors() -> None:
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, dormant_terms=4)
+    assigner = StoryAssigner(cfg)
+    f0 = art("f0", FLOOD[0], T0, title="Marrow River floods Eastbrook homes as rain keeps falling")
+    sid = assigner.assign(f0, orig(f0)).story_id
+    story = assigner._stories[sid]
+    before = {name: dict(getattr(story, name)) for name in ("centroid", "title")}
+    assert len(before["centroid"]) > 2 * cfg.dormant_terms
+    assert cfg.dormant_terms < len(before["title"]) <= 2 * cfg.dormant_terms
+    robot = art("r0", ROBOT[0], T0 + 10 * DAY)
+    assigner.assign(robot, orig(robot))
+    assert story.dormant
+    heaviest = sorted(before["centroid"].values(), reverse=True)[: cfg.dormant_terms]
+    assert sorted(story.centroid.values(), reverse=True) == heaviest
+    assert abs(story.c_norm - sum(v * v for v in heaviest) ** 0.5) < 1e-12
+    assert story.title == before["title"]  # short enough to keep whole
+
+
 def test_event_time_not_wall_clock_decides_dormancy() -> None:
     cfg = ClusterConfig(dormant_after_seconds=2 * DAY)
     assigner = StoryAssigner(cfg)
