@@ -20,6 +20,7 @@ from aiokafka import TopicPartition
 from faust.types import EventT
 
 from agents.abstractive import AbstractiveBackend
+from agents.fetch_guard import hand_back_undelivered_records
 from agents.metrics import Metrics
 from agents.offsets import GroupOffsets, bootstrap_of
 from agents.settings import Settings
@@ -331,6 +332,7 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
     settings = settings or Settings.from_env()
     app = StorystreamApp(settings.app_id, **{**app_config(settings), **faust_overrides})
     keep_unprocessed_unacked(app)
+    hand_back_undelivered_records(app)
 
     def topic(*names: str, partitions: int) -> faust.TopicT:
         return app.topic(
@@ -411,11 +413,16 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
     @app.timer(STALL_CHECK_SECONDS)
     async def reread_stalled_partitions() -> None:
         """Partitions with waiting messages and a committed offset that stopped are read again
-        (see :class:`~agents.watchdog.StallWatch`)."""
-        if app.rebalancing:
+        (see :class:`~agents.watchdog.StallWatch`). Never during a rebalance or a table
+        recovery: the offset look-ups take time, so this is checked again before seeking."""
+
+        def settled() -> bool:
+            return not (app.rebalancing or app.in_recovery)
+
+        if not settled():
             return
         inputs = [TopicPartition(topic, part) for topic, part in my_inputs]
-        await stall_watch.unstick(app.consumer, inputs)
+        await stall_watch.unstick(app.consumer, inputs, may_seek=settled)
 
     homes = PartitionedStage(lambda p: DedupHome(p, parts, dedup_config), tables["dedup-homes"])
     owners = PartitionedStage(lambda p: BandOwner(p, parts, dedup_config), tables["dedup-bands"])

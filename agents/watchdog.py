@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka import TopicPartition
+from aiokafka.errors import IllegalStateError
 
 from agents.offsets import GroupOffsets
 
@@ -55,13 +56,33 @@ class StallWatch:
             self._seen[tp] = (committed, times)
         return stuck
 
-    async def unstick(self, consumer: Any, partitions: Iterable[TopicPartition]) -> int:
-        """Check ``partitions`` and seek ``consumer`` (faust's) back on the stuck ones."""
+    async def unstick(
+        self,
+        consumer: Any,
+        partitions: Iterable[TopicPartition],
+        may_seek: Callable[[], bool] = lambda: True,
+    ) -> int:
+        """Check ``partitions`` and seek ``consumer`` (faust's) back on the stuck ones.
+
+        Args:
+            consumer: faust's consumer; its ``seek_wait`` seeks on the consumer's own thread.
+            partitions: The input partitions to check.
+            may_seek: Asked after the offset look-ups; no seek happens when it says no (the
+                stuck partitions are then found again by a later check).
+
+        Returns:
+            The number of stuck partitions found (those revoked meanwhile are not sought).
+        """
         stuck = await self.check(partitions)
+        if not stuck or not may_seek():
+            return 0
         for tp in stuck:
             offset = self._seen[tp][0]
             log.warning("partition %s[%d] stalled at offset %d: reading it again",
                         tp.topic, tp.partition, offset)
-            await consumer.seek(tp, offset)
+            try:
+                await consumer.seek_wait({tp: offset})
+            except IllegalStateError:  # revoked meanwhile: its next owner reads it
+                continue
             self.reread += 1
         return len(stuck)
