@@ -278,6 +278,10 @@ def keep_unprocessed_unacked(app: faust.App) -> None:
     processed just gets its first answer again). faust's compiled stream iterator acknowledges
     skipped events inline, past the consumer, so streams use its pure-Python iterator, which
     acknowledges through the consumer and so through this guard.
+
+    A refused message also leaves the consumer's set of messages awaiting acknowledgement:
+    a rebalance waits for that set to empty before it hands partitions over, and a message
+    whose acknowledgement was refused would keep it waiting forever.
     """
     faust.streams._CStreamIterator = None
     new_consumer = app._new_consumer
@@ -289,6 +293,7 @@ def keep_unprocessed_unacked(app: faust.App) -> None:
         def guarded_ack(message: Any) -> bool:
             stale = getattr(message, "generation_id", app.consumer_generation_id)
             if stale != app.consumer_generation_id or not app.flow_control.is_active():
+                consumer._unacked_messages.discard(message)
                 return False
             return ack(message)
 
