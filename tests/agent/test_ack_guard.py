@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from faust.types import Message
-
-from agents.app import build_app
-from agents.settings import Settings
-
-
-def _consumer(tmp_path: Path) -> Any:
-    settings = Settings.from_env(
-        broker_url="kafka://127.0.0.1:1",
-        store_url="memory://",
-        data_dir=tmp_path,
-        web_enabled=False,
-    )
-    return build_app(settings).app.consumer
 
 
 def _delivered(consumer: Any, offset: int) -> Message:
@@ -30,9 +17,11 @@ def _delivered(consumer: Any, offset: int) -> Message:
     return message
 
 
-def test_a_refused_ack_leaves_the_pending_set_and_commits_nothing(tmp_path: Path) -> None:
+def test_a_refused_ack_leaves_the_pending_set_and_commits_nothing(
+    offline_consumer: Callable[[], Any],
+) -> None:
     async def run() -> None:
-        consumer = _consumer(tmp_path)
+        consumer = offline_consumer()
         app = consumer.app
         refused = _delivered(consumer, 7)
         app.flow_control.suspend()  # a rebalance has begun
@@ -45,9 +34,11 @@ def test_a_refused_ack_leaves_the_pending_set_and_commits_nothing(tmp_path: Path
     asyncio.run(run())
 
 
-def test_a_message_of_the_current_generation_is_acknowledged(tmp_path: Path) -> None:
+def test_a_message_of_the_current_generation_is_acknowledged(
+    offline_consumer: Callable[[], Any],
+) -> None:
     async def run() -> None:
-        consumer = _consumer(tmp_path)
+        consumer = offline_consumer()
         app = consumer.app
         app.flow_control.resume()
         current = _delivered(consumer, 3)

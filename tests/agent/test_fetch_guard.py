@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
-
-from agents.app import build_app
-from agents.settings import Settings
 
 CHANGELOG = TopicPartition("storystream-assign-state-changelog", 0)
 STREAM = TopicPartition("articles.normalized", 1)
@@ -49,21 +46,11 @@ def fetched(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     return state
 
 
-def _consumer(tmp_path: Path) -> Any:
-    settings = Settings.from_env(
-        broker_url="kafka://127.0.0.1:1",
-        store_url="memory://",
-        data_dir=tmp_path,
-        web_enabled=False,
-    )
-    return build_app(settings).app.consumer
-
-
 def test_records_drained_while_flow_is_stopped_are_sought_back(
-    tmp_path: Path, fetched: dict[str, Any]
+    offline_consumer: Callable[[], Any], fetched: dict[str, Any]
 ) -> None:
     async def run() -> None:
-        consumer = _consumer(tmp_path)
+        consumer = offline_consumer()
         # A fetch that outlived a rebalance: flow stopped, the active set emptied, and the
         # changelog records a recovery has just sought to came back with the stream's.
         consumer.stop_flow()
@@ -77,9 +64,11 @@ def test_records_drained_while_flow_is_stopped_are_sought_back(
     asyncio.run(run())
 
 
-def test_records_faust_delivers_are_kept(tmp_path: Path, fetched: dict[str, Any]) -> None:
+def test_records_faust_delivers_are_kept(
+    offline_consumer: Callable[[], Any], fetched: dict[str, Any]
+) -> None:
     async def run() -> None:
-        consumer = _consumer(tmp_path)
+        consumer = offline_consumer()
         consumer.resume_flow()
         consumer._active_partitions = {CHANGELOG}
         consumer._buffered_partitions = {STREAM}
@@ -93,10 +82,10 @@ def test_records_faust_delivers_are_kept(tmp_path: Path, fetched: dict[str, Any]
 
 
 def test_inactive_partitions_and_a_new_generation_are_sought_back(
-    tmp_path: Path, fetched: dict[str, Any]
+    offline_consumer: Callable[[], Any], fetched: dict[str, Any]
 ) -> None:
     async def run() -> None:
-        consumer = _consumer(tmp_path)
+        consumer = offline_consumer()
         app = consumer.app
         consumer.resume_flow()
         consumer._active_partitions = {CHANGELOG}
