@@ -13,8 +13,8 @@ from agents.settings import Settings
 
 
 @pytest.fixture
-def offline_consumer(tmp_path: Path) -> Callable[[], Any]:
-    """Builds a worker's faust consumer without a broker (call it inside the test's loop)."""
+def offline_app(tmp_path: Path) -> Callable[[], Any]:
+    """Builds a worker's faust app configured for a broker nobody listens on."""
 
     def make() -> Any:
         settings = Settings.from_env(
@@ -23,6 +23,12 @@ def offline_consumer(tmp_path: Path) -> Callable[[], Any]:
             data_dir=tmp_path,
             web_enabled=False,
         )
-        return build_app(settings).app.consumer
+        return build_app(settings).app
 
     return make
+
+
+@pytest.fixture
+def offline_consumer(offline_app: Callable[[], Any]) -> Callable[[], Any]:
+    """Builds such a worker's faust consumer (call it inside the test's loop)."""
+    return lambda: offline_app().consumer

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
 
 import agents.app
-from agents.app import build_app
-from agents.settings import Settings
 
 
 class StuckConsumer:
@@ -42,14 +41,10 @@ class StuckConsumer:
 
 
 def test_a_stopping_worker_does_not_wait_forever_for_unacknowledged_events(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    offline_app: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(agents.app, "SHUTDOWN_ACK_WAIT", 0.2)
-    settings = Settings.from_env(
-        broker_url="kafka://127.0.0.1:1", store_url="memory://", data_dir=tmp_path,
-        web_enabled=False,
-    )
-    app = build_app(settings).app
+    app = offline_app()
     consumer = StuckConsumer()
     app._consumer = consumer
     assert app.conf.stream_wait_empty
