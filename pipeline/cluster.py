@@ -17,7 +17,7 @@ import orjson
 
 from pipeline.doc_freq import DocumentFrequencies
 from pipeline.minhash import key_ids
-from pipeline.story_split import two_way_split
+from pipeline.story_split import row_cosines, split_by_cosines
 from pipeline.text import STOPWORDS, WORD_RE, stable_hash
 from schemas.records import Article, ArticleTerms, DedupVerdict, StoryAssignment, StorySplit
 
@@ -200,12 +200,17 @@ _BY_WEIGHT = itemgetter(1)
 _KEY = itemgetter(0)
 
 
-def _normalize_array(keys: list[str], weights: np.ndarray, keep: int) -> dict[str, float]:
-    """:func:`_normalize_items` of ``zip(keys, weights)``: the same entries, order and values.
+def _heaviest(weights: np.ndarray, keep: int) -> np.ndarray:
+    """Positions of the ``keep`` heaviest weights, heaviest first (ties: in their order)."""
+    return np.argsort(-weights, kind="stable")[:keep]
 
-    The stable sort keeps ties in ``keys`` order; the norm is summed in the same order.
+
+def _normalize_array(keys: list[str], weights: np.ndarray, order: np.ndarray) -> dict[str, float]:
+    """:func:`_normalize_items` of ``zip(keys, weights)`` given :func:`_heaviest` ``order``.
+
+    The same entries, order and values: the stable sort keeps ties in ``keys`` order; the
+    norm is summed in the same order.
     """
-    order = np.argsort(-weights, kind="stable")[:keep]
     vals = weights[order].tolist()
     norm = math.sqrt(sum(map(mul, vals, vals)))
     if norm == 0.0:
@@ -422,6 +427,9 @@ class _Doc:
     lede: dict[str, float] = field(default_factory=dict)
     top_names: list[str] = field(default_factory=list)
     numbers: frozenset[str] = frozenset()
+    # the heaviest ``split_terms`` terms as stable ids and weights, for split checks
+    split_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    split_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 @dataclass
@@ -720,7 +728,10 @@ class StoryAssigner:
         keys = terms.terms
         ekeys = terms.entities
         n_keys = len(keys) + len(ekeys)
-        ids = terms.ids if len(terms.ids) == n_keys else key_ids(keys + ekeys).tolist()
+        if len(terms.ids) == n_keys:
+            ids = np.fromiter(terms.ids, np.int64, n_keys)
+        else:
+            ids = key_ids(keys + ekeys).astype(np.int64)
         buckets = self._df.buckets_of(ids)
         if learn:
             seen = self._df.count(buckets)
@@ -734,8 +745,14 @@ class StoryAssigner:
         counts = np.array(terms.term_counts + terms.entity_counts, np.float64)
         weights = (1.0 + np.log(counts)) * idf_all
         n_terms = len(keys)
-        vec = _normalize_array(keys, weights[:n_terms], cfg.max_article_terms)
-        entities = _normalize_array(ekeys, weights[n_terms:], cfg.max_article_entities)
+        term_weights = weights[:n_terms]
+        order = _heaviest(term_weights, cfg.max_article_terms)
+        vec = _normalize_array(keys, term_weights, order)
+        entity_weights = weights[n_terms:]
+        entities = _normalize_array(
+            ekeys, entity_weights, _heaviest(entity_weights, cfg.max_article_entities)
+        )
+        split_order = order[: cfg.split_terms]
         idf = dict(zip(keys, idf_all[:n_terms].tolist(), strict=True))
         title_words = terms.title
         tvec = _normalize_items([(t, idf[t]) for t in title_words], 30)
@@ -751,6 +768,8 @@ class StoryAssigner:
             lede,
             list(entities)[:_TOP_NAMES],
             _opening_numbers(chain(title_words, terms.lede)),
+            ids[split_order],
+            term_weights[split_order],
         )
 
     def _candidates(self, doc: _Doc) -> list[_Story]:
@@ -1093,12 +1112,10 @@ class StoryAssigner:
         if not story.splittable or len(story.members) not in cfg.split_sizes:
             return None
         docs = self._member_docs
-        leave = two_way_split(
-            [docs[a].terms for a in story.members],
-            cfg.split_min_side,
-            cfg.split_max_ratio,
-            cfg.split_min_within,
-            cfg.split_terms,
+        kept = [docs[a] for a in story.members]
+        sims = row_cosines([d.split_ids for d in kept], [d.split_weights for d in kept])
+        leave = split_by_cosines(
+            sims, cfg.split_min_side, cfg.split_max_ratio, cfg.split_min_within
         )
         if leave is None:
             return None

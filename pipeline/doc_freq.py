@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -55,9 +55,9 @@ class DocumentFrequencies:
         self._deltas: list[str] = []
         self._restored: list[tuple[int, bytes]] = []
 
-    def buckets_of(self, ids: Iterable[int]) -> np.ndarray:
+    def buckets_of(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """The buckets of stable term ids."""
-        return np.fromiter(ids, np.int64) & self.mask
+        return np.asarray(ids, np.int64) & self.mask
 
     def count(self, buckets: np.ndarray) -> np.ndarray:
         """Count one more article in each of ``buckets``; return their new counts.

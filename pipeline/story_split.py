@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import chain, islice
-from operator import itemgetter
+from itertools import count, islice
 
 import numpy as np
 from scipy.cluster.hierarchy import linkage
@@ -16,18 +15,41 @@ def cosine_matrix(vectors: Sequence[dict[str, float]], limit: int | None = None)
 
     Vectors list their heaviest entries first, so the cut keeps the heaviest.
     """
-    cut = [list(islice(vec.items(), limit)) for vec in vectors]
-    column = {key: i for i, key in enumerate(dict.fromkeys(k for items in cut for k, _ in items))}
-    sizes = list(map(len, cut))
-    total = sum(sizes)
-    entries = list(chain.from_iterable(cut))
-    cols = np.fromiter(map(column.__getitem__, map(itemgetter(0), entries)), np.intp, total)
-    values = np.fromiter(map(itemgetter(1), entries), np.float64, total)
-    dense = np.zeros((len(vectors), len(column)))
-    dense[np.repeat(np.arange(len(vectors)), sizes), cols] = values
-    norms = np.linalg.norm(dense, axis=1)
-    dense /= np.where(norms > 0.0, norms, 1.0)[:, None]
-    return dense @ dense.T
+    column: dict[str, int] = {}
+    fresh = count()
+    ids: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
+    for vec in vectors:
+        keys = islice(vec, limit)
+        ids.append(np.fromiter(map(column.setdefault, keys, fresh), np.int64))
+        weights.append(np.fromiter(islice(vec.values(), limit), np.float64))
+    return row_cosines(ids, weights)
+
+
+def row_cosines(ids: Sequence[np.ndarray], weights: Sequence[np.ndarray]) -> np.ndarray:
+    """Pairwise cosines of sparse rows given as arrays of term ids and their weights.
+
+    Only terms shared by two rows or more can make two rows alike, so the dense matrix
+    multiplied is built over those columns alone (a few hundred rather than every term of
+    every row); each row is scaled to unit length first, so the diagonal is 1 (0 for a row
+    without terms).
+    """
+    n = len(ids)
+    sizes = np.fromiter(map(len, ids), np.intp, n)
+    cols = np.concatenate(ids) if n else np.zeros(0, np.int64)
+    vals = np.concatenate(weights).astype(np.float64) if n else np.zeros(0)
+    rows = np.repeat(np.arange(n), sizes)
+    norms = np.sqrt(np.bincount(rows, vals * vals, minlength=n))
+    vals = vals / np.where(norms > 0.0, norms, 1.0)[rows]
+    _, column, counts = np.unique(cols, return_inverse=True, return_counts=True)
+    shared = counts > 1
+    slot = np.cumsum(shared) - 1
+    kept = shared[column]
+    dense = np.zeros((n, int(shared.sum())))
+    dense[rows[kept], slot[column[kept]]] = vals[kept]
+    sims = dense @ dense.T
+    np.fill_diagonal(sims, np.bincount(rows, vals * vals, minlength=n))
+    return sims
 
 
 def _second_cluster(merges: np.ndarray, n: int) -> np.ndarray:
@@ -69,10 +91,18 @@ def two_way_split(
     Returns:
         One flag per article, True for those on the side without the first article.
     """
-    n = len(vectors)
+    if len(vectors) < 2 * min_side:
+        return None
+    return split_by_cosines(cosine_matrix(vectors, terms), min_side, max_ratio, min_within)
+
+
+def split_by_cosines(
+    sims: np.ndarray, min_side: int, max_ratio: float, min_within: float
+) -> list[bool] | None:
+    """:func:`two_way_split` of articles given by their pairwise cosines (see there)."""
+    n = len(sims)
     if n < 2 * min_side:
         return None
-    sims = cosine_matrix(vectors, terms)
     distances = np.clip(1.0 - sims, 0.0, 2.0)
     np.fill_diagonal(distances, 0.0)
     side = _second_cluster(linkage(squareform(distances, checks=False), "average"), n)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from agents.readmodel import ReadModel
 from pipeline.cluster import ClusterConfig, StoryAssigner
 from pipeline.evaluation import FinalStories
 from pipeline.stories import StoryBook
-from pipeline.story_split import two_way_split
+from pipeline.story_split import cosine_matrix, row_cosines, two_way_split
 from schemas.records import Article, DedupVerdict, StoryAssignment, StorySplit
 from tests.unit.test_stories import _fake_summary
 
@@ -87,6 +89,25 @@ def test_a_side_smaller_than_the_minimum_stays() -> None:
     b = [_vec("strike", "port", "ships")]
     assert two_way_split(a + b, min_side=3, max_ratio=0.5, min_within=0.15) is None
     assert two_way_split(a + b, min_side=1, max_ratio=0.5, min_within=0.15) == [False] * 5 + [True]
+
+
+def test_row_cosines_match_the_dot_products_of_the_unit_rows() -> None:
+    rng = np.random.default_rng(7)
+    ids = [rng.choice(40, size=k, replace=False) for k in (12, 0, 30, 5, 30)]
+    weights = [rng.random(len(i)) + 0.01 for i in ids]
+    dense = np.zeros((len(ids), 40))
+    for row, (i, w) in enumerate(zip(ids, weights, strict=True)):
+        dense[row, i] = w / (np.linalg.norm(w) or 1.0)
+    sims = row_cosines(ids, weights)
+    assert np.allclose(sims, dense @ dense.T, rtol=0.0, atol=1e-12)
+    assert sims[1, 1] == 0.0  # a row without terms resembles nothing, itself included
+
+
+def test_the_heaviest_terms_alone_are_compared() -> None:
+    heavy = dict.fromkeys(("quake", "velmora"), 0.6) | {"note": 0.1}
+    other = dict.fromkeys(("strike", "port"), 0.6) | {"note": 0.1}
+    assert cosine_matrix([heavy, other])[0, 1] > 0.0
+    assert cosine_matrix([heavy, other], limit=2)[0, 1] == 0.0
 
 
 # ---------------------------------------------------------------------------- the assigner
