@@ -562,7 +562,9 @@ class StoryAssigner:
         self._watermark = float("-inf")
         self._stories: dict[str, _Story] = {}
         self._article_story: dict[str, str] = {}
-        self._deliveries: dict[str, dict] = {}
+        # answers already given, by delivery, as their encoded records (compact, and written
+        # as they are)
+        self._deliveries: dict[str, bytes] = {}
         self._index: dict[str, dict[str, float]] = {}
         self._groups: dict[str, set[str]] = {}
         self._expiry: list[tuple[float, int, str]] = []
@@ -587,8 +589,9 @@ class StoryAssigner:
         ``terms``: the article's :func:`article_terms`, if an earlier stage computed them.
         """
         if delivery is not None:
-            seen = self._deliveries.get(delivery)
-            if seen is not None:
+            memo = self._deliveries.get(delivery)
+            if memo is not None:
+                seen = orjson.loads(memo)
                 return StoryAssignment(
                     story_id=seen["story"],
                     article=article,
@@ -601,14 +604,16 @@ class StoryAssigner:
                 )
         result = self._assign(article, verdict, terms)
         if delivery is not None:
-            self._deliveries[delivery] = {
-                "story": result.story_id,
-                "score": result.score,
-                "new": result.is_new_story,
-                "merged": result.merged_from,
-                "related": result.related,
-                "split": result.split.to_dict() if result.split else None,
-            }
+            self._deliveries[delivery] = orjson.dumps(
+                {
+                    "story": result.story_id,
+                    "score": result.score,
+                    "new": result.is_new_story,
+                    "merged": result.merged_from,
+                    "related": result.related,
+                    "split": result.split.to_dict() if result.split else None,
+                }
+            )
             self._dirty["d:" + delivery] = None
         return result
 
@@ -665,7 +670,7 @@ class StoryAssigner:
             elif kind == "a":
                 self._article_story[name] = orjson.loads(value)
             elif kind == "d":
-                self._deliveries[name] = orjson.loads(value)
+                self._deliveries[name] = bytes(value)
             elif kind == "g":
                 groups[name] = orjson.loads(value)
         self._df.finish_restore()
@@ -696,7 +701,7 @@ class StoryAssigner:
             sid = self._article_story.get(name)
             return None if sid is None else orjson.dumps(sid)
         if kind == "d":
-            return orjson.dumps(self._deliveries[name])
+            return self._deliveries[name]
         if kind == "g":
             members = self._groups.get(name)
             if not members or members == {name}:
