@@ -16,6 +16,7 @@ import numpy as np
 import orjson
 
 from pipeline.doc_freq import DocumentFrequencies
+from pipeline.jsonbytes import json_bytes
 from pipeline.minhash import key_ids
 from pipeline.story_split import row_cosines, split_by_cosines
 from pipeline.text import STOPWORDS, WORD_RE, stable_hash
@@ -604,7 +605,7 @@ class StoryAssigner:
                 )
         result = self._assign(article, verdict, terms)
         if delivery is not None:
-            self._deliveries[delivery] = orjson.dumps(
+            self._deliveries[delivery] = json_bytes(
                 {
                     "story": result.story_id,
                     "score": result.score,

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from pipeline.jsonbytes import json_bytes
 from pipeline.minhash import band_keys, signatures
 from pipeline.text import stable_hash
 from schemas.records import Article, DedupVerdict
@@ -403,7 +404,7 @@ class Deduplicator(ChangeRecords):
             elif key.startswith(DELIVERY_PREFIX):
                 rec = orjson.loads(value)
                 delivery = key[len(DELIVERY_PREFIX) :]
-                self._deliveries[delivery] = (orjson.dumps(rec["v"]), float(rec["p"]))
+                self._deliveries[delivery] = (json_bytes(rec["v"]), float(rec["p"]))
                 heapq.heappush(self._delivery_heap, (float(rec["p"]), delivery))
         self._flush()
 
@@ -689,7 +690,7 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 def encode_verdict(v: DedupVerdict) -> bytes:
     """A verdict as a compact JSON list (for delivery memos)."""
-    return orjson.dumps(
+    return json_bytes(
         [v.article_id, _KIND_CODE[v.kind], v.duplicate_of, v.similarity, v.replaces]
     )
 

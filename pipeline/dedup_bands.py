@@ -32,6 +32,7 @@ from pipeline.dedup import (
     is_copy,
     note_revision,
 )
+from pipeline.jsonbytes import json_bytes
 from pipeline.text import stable_hash
 from schemas.bands import BandAnswer, BandDecision, BandMatch, BandProbe, BandWatermark
 from schemas.records import Article, DedupVerdict
@@ -578,7 +579,7 @@ class DedupHome(ChangeRecords):
                 self._register(entry)
             elif key.startswith("d/"):
                 rec = orjson.loads(value)
-                self._deliveries[key[2:]] = (orjson.dumps(rec["v"]), float(rec["p"]))
+                self._deliveries[key[2:]] = (json_bytes(rec["v"]), float(rec["p"]))
                 heapq.heappush(self._delivery_expiry, (float(rec["p"]), key[2:]))
             elif key.startswith("q/"):
                 rec = orjson.loads(value)

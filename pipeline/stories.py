@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from pipeline.jsonbytes import json_bytes
 from pipeline.text import stable_hash
 from schemas import Article, DedupVerdict, RelatedStory, StoryAssignment, StoryUpdate
 
@@ -71,7 +72,7 @@ class StoryBook:
             if self._move(absorbed, story_id):
                 meta = self._meta(absorbed)
                 meta["merged_into"] = story_id
-                self.meta[absorbed] = orjson.dumps(meta)
+                self.meta[absorbed] = json_bytes(meta)
                 changed.append(absorbed)
         keys = self._keys(story_id)
         article, verdict = assignment.article, assignment.verdict
@@ -88,13 +89,13 @@ class StoryBook:
                 # The earlier version is unknown here (first delivery lost): keep it as new.
                 article = _with_id(article, key)
                 verdict = DedupVerdict(article_id=key, kind="original")
-            value = orjson.dumps({"article": article, "verdict": verdict})
+            value = json_bytes({"article": article, "verdict": verdict})
             if value != existing:
                 self.members[story_id + _SEP + key] = value
                 if key not in keys:
                     keys.append(key)
         if changed or keys != self._keys(story_id):
-            self.index[story_id] = orjson.dumps(keys)
+            self.index[story_id] = json_bytes(keys)
         if self.fingerprint(story_id) != self._meta(story_id).get("fingerprint"):
             changed.append(story_id)
         return changed
@@ -115,8 +116,8 @@ class StoryBook:
             if value is not None and key not in target_keys:
                 self.members[target + _SEP + key] = value
                 target_keys.append(key)
-        self.index[target] = orjson.dumps(target_keys)
-        self.index[source] = orjson.dumps([key for key in source_keys if key not in wanted])
+        self.index[target] = json_bytes(target_keys)
+        self.index[source] = json_bytes([key for key in source_keys if key not in wanted])
         return True
 
     def story_members(self, story_id: str) -> list[Member]:
@@ -215,7 +216,7 @@ class StoryBook:
             fingerprint=self.fingerprint(update.story_id),
             last=update.to_dict(),
         )
-        self.meta[update.story_id] = orjson.dumps(meta)
+        self.meta[update.story_id] = json_bytes(meta)
 
 
 def _with_id(article: Article, article_id: str) -> Article:
@@ -268,7 +269,7 @@ class RefreshSchedule:
         key = f"{partition}{_SEP}{story_id}"
         raw = self.pending.get(key)
         first = orjson.loads(raw)["first"] if raw else now
-        self.pending[key] = orjson.dumps({"first": first, "last": now, "related": list(related)})
+        self.pending[key] = json_bytes({"first": first, "last": now, "related": list(related)})
 
     def due(self, now: float, partitions: set[int]) -> list[tuple[int, str, list[str]]]:
         """The stories of ``partitions`` whose refresh is due: (partition, story id, related)."""

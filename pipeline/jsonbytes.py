@@ -1,0 +1,18 @@
+"""JSON bytes that are kept in memory: encoded, then trimmed to their length."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+
+def json_bytes(value: Any) -> bytes:
+    """``value`` as JSON bytes whose allocation is no larger than their length.
+
+    The encoder returns its working buffer (4 KiB or more, however short the output), which is
+    fine for bytes written out at once but costs that much per value kept in a table or memo;
+    copying the output releases the buffer. Hand-written because the encoder has no option
+    for it.
+    """
+    return bytes(memoryview(orjson.dumps(value)))
