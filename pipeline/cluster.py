@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, fields
 from itertools import chain, compress, islice, repeat
-from operator import add, itemgetter, mul, sub, truediv
+from operator import add, mul, sub, truediv
 from sys import intern
 
 import numpy as np
@@ -197,20 +197,21 @@ class ClusterConfig:
     split_terms: int = 30
 
 
-_BY_WEIGHT = itemgetter(1)
-_KEY = itemgetter(0)
-
-
 def _heaviest(weights: np.ndarray, keep: int) -> np.ndarray:
     """Positions of the ``keep`` heaviest weights, heaviest first (ties: in their order)."""
     return np.argsort(-weights, kind="stable")[:keep]
 
 
-def _normalize_array(keys: list[str], weights: np.ndarray, order: np.ndarray) -> dict[str, float]:
-    """:func:`_normalize_items` of ``zip(keys, weights)`` given :func:`_heaviest` ``order``.
+def _heaviest_of(weights: np.ndarray, positions: list[int], keep: int) -> np.ndarray:
+    """The ``keep`` heaviest of ``positions`` in ``weights``, heaviest first (ties: in order)."""
+    at = np.array(positions, np.intp)
+    return at[_heaviest(weights[at], keep)]
 
-    The same entries, order and values: the stable sort keeps ties in ``keys`` order; the
-    norm is summed in the same order.
+
+def _normalize_array(keys: list[str], weights: np.ndarray, order: np.ndarray) -> dict[str, float]:
+    """Unit vector of the entries at ``order`` (a :func:`_heaviest` order), in that order.
+
+    The norm is summed in that order too, so the values are the same on every run.
     """
     vals = weights[order].tolist()
     norm = math.sqrt(sum(map(mul, vals, vals)))
@@ -226,19 +227,6 @@ def _sigmoid(x: float) -> float:
         return 1.0 / (1.0 + math.exp(-x))
     z = math.exp(x)
     return z / (1.0 + z)
-
-
-def _normalize_items(items: Iterable[tuple[str, float]], keep: int) -> dict[str, float]:
-    """The ``keep`` heaviest ``(key, weight)`` pairs, heaviest first, scaled to unit length.
-
-    Ties keep their order in ``items`` (the sort is stable), so the result is deterministic.
-    """
-    top = sorted(items, key=_BY_WEIGHT, reverse=True)[:keep]
-    vals = [v for _, v in top]
-    norm = math.sqrt(sum(map(mul, vals, vals)))
-    if norm == 0.0:
-        return {}
-    return dict(zip(map(_KEY, top), map(truediv, vals, repeat(norm)), strict=False))
 
 
 #: Below this many entries a vector is cut in plain Python (numpy's per-call cost dominates).
@@ -517,15 +505,34 @@ def article_terms(article: Article, config: ClusterConfig | None = None) -> Arti
     keys = [t for t in counts if len(t) > 1 and t not in stop]
     ents = Counter(_entity_keys(title + "\n" + body[: cfg.entity_chars]))
     entity_keys = list(ents)
+    title_words = list(dict.fromkeys(title_words))
+    lede = body_toks[: cfg.lede_tokens]
+    title_at, lede_at = _term_positions(keys, title_words, lede)
     return ArticleTerms(
         terms=keys,
         term_counts=[float(counts[k]) for k in keys],
         entities=entity_keys,
         entity_counts=[float(c) for c in ents.values()],
-        title=list(dict.fromkeys(title_words)),
-        lede=body_toks[: cfg.lede_tokens],
+        title=title_words,
+        lede=lede,
         ids=key_ids(keys + entity_keys).tolist(),
+        title_at=title_at,
+        lede_at=lede_at,
     )
+
+
+def _term_positions(
+    terms: list[str], title: list[str], lede: list[str]
+) -> tuple[list[int], list[int]]:
+    """Positions in ``terms`` of the title words and of the distinct lede words.
+
+    The lede words are the title's, then the opening tokens', in first-seen order, those
+    among ``terms`` only (see :class:`~schemas.records.ArticleTerms`).
+    """
+    at = {t: i for i, t in enumerate(terms)}
+    title_at = [at[t] for t in title if t in at]
+    lede_at = list(dict.fromkeys(at[t] for t in chain(title, lede) if t in at))
+    return title_at, lede_at
 
 
 class StoryAssigner:
@@ -759,12 +766,14 @@ class StoryAssigner:
             ekeys, entity_weights, _heaviest(entity_weights, cfg.max_article_entities)
         )
         split_order = order[: cfg.split_terms]
-        idf = dict(zip(keys, idf_all[:n_terms].tolist(), strict=True))
         title_words = terms.title
-        tvec = _normalize_items([(t, idf[t]) for t in title_words], 30)
-        lede_keys = dict.fromkeys(title_words)
-        lede_keys.update(dict.fromkeys(terms.lede))
-        lede = _normalize_items([(t, idf[t]) for t in lede_keys if t in idf], 40)
+        if terms.lede_at or not (title_words or terms.lede):
+            title_at, lede_at = terms.title_at, terms.lede_at
+        else:  # a message of an older worker
+            title_at, lede_at = _term_positions(keys, title_words, terms.lede)
+        idf = idf_all[:n_terms]
+        tvec = _normalize_array(keys, idf, _heaviest_of(idf, title_at, 30))
+        lede = _normalize_array(keys, idf, _heaviest_of(idf, lede_at, 40))
         return _Doc(
             vec,
             entities,

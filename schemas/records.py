@@ -233,7 +233,10 @@ class ArticleTerms(Record):
     content words in first-seen order with their counts (title words weighted), ``entities``
     the name keys with their counts, ``title`` the title's content words, ``lede`` the body's
     opening tokens. ``ids`` are stable 32-bit ids of ``terms`` then ``entities`` (the assign
-    stage counts document frequencies by them; empty in messages of older workers).
+    stage counts document frequencies by them). ``title_at`` and ``lede_at`` are the positions
+    in ``terms`` of the title's words and of the distinct lede words (the title's, then the
+    opening tokens' in order), so the assign stage weighs them without looking words up.
+    The last three are empty in messages of older workers.
     """
 
     terms: list[str]
@@ -243,6 +246,8 @@ class ArticleTerms(Record):
     title: list[str]
     lede: list[str]
     ids: list[int] = field(default_factory=list)
+    title_at: list[int] = field(default_factory=list)
+    lede_at: list[int] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from pipeline.cluster import (
     StoryAssigner,
     _entity_keys,
-    _normalize_items,
+    _heaviest_of,
+    _normalize_array,
+    _term_positions,
     _truncate,
     capitalized_phrases,
 )
@@ -43,11 +47,22 @@ def test_truncate_keeps_the_heaviest_and_breaks_ties_by_key() -> None:
     assert _truncate(vec, 0) == {}
 
 
-def test_normalize_items_is_unit_length_and_stable_on_ties() -> None:
-    out = _normalize_items([("x", 1.0), ("y", 2.0), ("z", 1.0), ("w", 0.1)], 3)
+def test_normalized_vectors_are_unit_length_and_stable_on_ties() -> None:
+    keys = ["x", "y", "z", "w"]
+    weights = np.array([1.0, 2.0, 1.0, 0.1])
+    out = _normalize_array(keys, weights, _heaviest_of(weights, [0, 1, 2, 3], 3))
     assert list(out) == ["y", "x", "z"]
     assert math.isclose(sum(v * v for v in out.values()), 1.0)
-    assert _normalize_items([], 5) == {}
+    # only the given positions are weighed, in their order on ties
+    assert list(_normalize_array(keys, weights, _heaviest_of(weights, [2, 0, 3], 2))) == ["z", "x"]
+    assert _normalize_array(keys, weights, _heaviest_of(weights, [], 5)) == {}
+
+
+def test_title_and_lede_words_are_found_by_position_once_each() -> None:
+    terms = ["storm", "coast", "ferry", "harbour"]
+    title_at, lede_at = _term_positions(terms, ["ferry", "storm"], ["the", "storm", "hit", "coast"])
+    assert title_at == [2, 0]
+    assert lede_at == [2, 0, 1]  # title words first, then unseen opening words among the terms
 
 
 def test_document_counts_survive_a_restore() -> None:
