@@ -559,6 +559,7 @@ class StoryAssigner:
     ``a:<article>`` the story of each article, ``d:<delivery>`` answers already given.
     The articles' vectors kept for split checks are not in the records (writing them cost a
     fifth of the stage's time): a restored assigner does not split the stories it restored.
+    A story's going dormant is not written either: the restored watermark decides it again.
     """
 
     def __init__(self, config: ClusterConfig | None = None) -> None:
@@ -694,6 +695,7 @@ class StoryAssigner:
             if story.merged_into is None and not story.dormant:
                 self._index_story(story)
                 heapq.heappush(self._expiry, (story.last, story.seq, story.id))
+        self._sleep_idle()
 
     # ------------------------------------------------------------------ internals
 
@@ -897,7 +899,16 @@ class StoryAssigner:
             return
         self._watermark = now
         self._dirty["n"] = None
-        limit = now - self.config.dormant_after_seconds
+        self._sleep_idle()
+
+    def _sleep_idle(self) -> None:
+        """Put the stories idle for ``dormant_after_seconds`` before the watermark to sleep.
+
+        Going dormant writes no record: it follows from the story's record and the watermark
+        (``n``), so a restore puts the same stories to sleep the same way. That spares the
+        changelog a record per story (a fifth of an article's records on a long stream).
+        """
+        limit = self._watermark - self.config.dormant_after_seconds
         heap = self._expiry
         while heap and heap[0][0] < limit:
             last, _, sid = heapq.heappop(heap)
@@ -910,7 +921,6 @@ class StoryAssigner:
             self._unindex_story(story)
             self._compact(story)
             self._seal(story)
-            self._dirty["s:" + sid] = None
 
     def _compact(self, story: _Story) -> None:
         """Shrink a dormant story's long vectors: it only needs them again if a copy wakes it.

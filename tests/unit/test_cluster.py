@@ -160,6 +160,32 @@ def test_a_dormant_story_cuts_only_its_long_vectors() -> None:
     assert story.title == before["title"]  # short enough to keep whole
 
 
+def test_going_dormant_writes_nothing_and_a_restore_puts_the_story_to_sleep_again() -> None:
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, dormant_terms=4)
+    live = StoryAssigner(cfg)
+    f0 = art("f0", FLOOD[0], T0, title="Marrow River floods Eastbrook homes as rain keeps falling")
+    sid = live.assign(f0, orig(f0)).story_id
+    log = live.drain_changes()
+    robot = art("r0", ROBOT[0], T0 + 10 * DAY)
+    live.assign(robot, orig(robot))
+    later = live.drain_changes()
+    log.extend(later)
+    assert live._stories[sid].dormant
+    assert "s:" + sid not in dict(later)  # the dormant story's record is not rewritten
+    restored = StoryAssigner(cfg)
+    restored.restore([(k, v) for k, v in log if v is not None])
+    story, again = live._stories[sid], restored._stories[sid]
+    assert again.dormant
+    assert list(again.centroid.items()) == list(story.centroid.items())  # compacted alike
+    assert again.c_norm == story.c_norm
+    assert not any(sid in postings for postings in restored._index.values())
+    # both wake up alike when a copy of its article arrives
+    copy = art("f0-copy", FLOOD[0], T0 + 10 * DAY + 60)
+    verdict = DedupVerdict(article_id="f0-copy", kind="syndicated", duplicate_of="f0")
+    assert live.assign(copy, verdict) == restored.assign(copy, verdict)
+    assert live.drain_changes() == restored.drain_changes()
+
+
 def test_event_time_not_wall_clock_decides_dormancy() -> None:
     cfg = ClusterConfig(dormant_after_seconds=2 * DAY)
     assigner = StoryAssigner(cfg)
