@@ -119,6 +119,10 @@ class ClusterConfig:
             would be computed for nothing (in that stream, three articles in four with two
             candidates skip them).
         same_outlet_seconds: window of the "same outlet wrote into this story" signal.
+        answer_memo_seconds: an answer is kept to be given again to a redelivery of its
+            article until the watermark has moved this far past where it stood when the
+            answer was given (a redelivery comes within a batch or two of the first delivery);
+            after that a redelivered article gets its story without the first answer's flags.
         max_story_numbers: a story stops collecting opening numbers once it holds this many.
         df_buckets: document frequencies are counted per bucket of the terms' stable ids
             (a power of two). Terms sharing a bucket share a count; with 4M buckets and a
@@ -167,6 +171,7 @@ class ClusterConfig:
     max_scored: int = 2
     second_cosine_share: float = 0.5
     same_outlet_seconds: float = 3600.0
+    answer_memo_seconds: float = 14 * 86400.0
     max_story_numbers: int = 64
     df_buckets: int = 1 << 22
     weights: tuple[float, ...] = (
@@ -556,7 +561,8 @@ class StoryAssigner:
     ``n`` global counters, ``df:<seq>``/``dp:<page>`` document frequencies (see
     :class:`~pipeline.doc_freq.DocumentFrequencies`), ``s:<story>`` stories,
     ``g:<group>`` the members of a related-story group (none for a story alone in its own),
-    ``a:<article>`` the story of each article, ``d:<delivery>`` answers already given.
+    ``a:<article>`` the story of each article, ``d:<delivery>`` answers already given
+    (while ``answer_memo_seconds`` have not passed).
     The articles' vectors kept for split checks are not in the records (writing them cost a
     fifth of the stage's time): a restored assigner does not split the stories it restored.
     A story's going dormant is not written either: the restored watermark decides it again.
@@ -574,6 +580,7 @@ class StoryAssigner:
         # answers already given, by delivery, as their encoded records (compact, and written
         # as they are)
         self._deliveries: dict[str, bytes] = {}
+        self._memo_expiry: list[tuple[float, str]] = []  # (watermark when given, delivery)
         self._index: dict[str, dict[str, float]] = {}
         self._groups: dict[str, set[str]] = {}
         self._expiry: list[tuple[float, int, str]] = []
@@ -613,8 +620,11 @@ class StoryAssigner:
                 )
         result = self._assign(article, verdict, terms)
         if delivery is not None:
+            given = max(self._watermark, article.published)
+            heapq.heappush(self._memo_expiry, (given, delivery))
             self._deliveries[delivery] = json_bytes(
                 {
+                    "t": given,
                     "story": result.story_id,
                     "score": result.score,
                     "new": result.is_new_story,
@@ -680,9 +690,14 @@ class StoryAssigner:
                 self._article_story[name] = orjson.loads(value)
             elif kind == "d":
                 self._deliveries[name] = bytes(value)
+                given = orjson.loads(value).get("t")
+                # an answer written without its time is as old as the restored watermark
+                memo_time = float("-inf") if given is None else float(given)
+                self._memo_expiry.append((memo_time, name))
             elif kind == "g":
                 groups[name] = orjson.loads(value)
         self._df.finish_restore()
+        heapq.heapify(self._memo_expiry)
         for story in self._stories.values():
             story.group = story.id
         for gid, members in groups.items():
@@ -696,6 +711,7 @@ class StoryAssigner:
                 self._index_story(story)
                 heapq.heappush(self._expiry, (story.last, story.seq, story.id))
         self._sleep_idle()
+        self._forget_answers()
 
     # ------------------------------------------------------------------ internals
 
@@ -711,7 +727,7 @@ class StoryAssigner:
             sid = self._article_story.get(name)
             return None if sid is None else orjson.dumps(sid)
         if kind == "d":
-            return self._deliveries[name]
+            return self._deliveries.get(name)
         if kind == "g":
             members = self._groups.get(name)
             if not members or members == {name}:
@@ -900,6 +916,16 @@ class StoryAssigner:
         self._watermark = now
         self._dirty["n"] = None
         self._sleep_idle()
+        self._forget_answers()
+
+    def _forget_answers(self) -> None:
+        """Drop the answers given ``answer_memo_seconds`` of event time ago (and their records)."""
+        limit = self._watermark - self.config.answer_memo_seconds
+        heap = self._memo_expiry
+        while heap and heap[0][0] < limit:
+            _, delivery = heapq.heappop(heap)
+            if self._deliveries.pop(delivery, None) is not None:
+                self._dirty["d:" + delivery] = None
 
     def _sleep_idle(self) -> None:
         """Put the stories idle for ``dormant_after_seconds`` before the watermark to sleep.

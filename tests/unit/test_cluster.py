@@ -129,6 +129,28 @@ def test_restore_from_drained_records_behaves_like_the_original() -> None:
     )
 
 
+def test_answers_are_forgotten_once_the_stream_has_moved_on_and_a_restore_keeps_the_rest() -> None:
+    cfg = ClusterConfig(answer_memo_seconds=2 * DAY)
+    live = StoryAssigner(cfg)
+    f0 = art("f0", FLOOD[0], T0)
+    first = live.assign(f0, orig(f0), delivery="p0:0")
+    assert first.is_new_story
+    r0 = art("r0", ROBOT[0], T0 + DAY)
+    live.assign(r0, orig(r0), delivery="p0:1")
+    log = live.drain_changes()
+    restored = StoryAssigner(cfg)
+    restored.restore([(k, v) for k, v in log if v is not None])
+    for assigner in (live, restored):
+        assert assigner.assign(f0, orig(f0), delivery="p0:0") == first  # still remembered
+        r1 = art("t0", TRIAL[0], T0 + 3 * DAY)
+        assigner.assign(r1, orig(r1), delivery="p0:2")
+        records = dict(assigner.drain_changes())
+        assert "d:p0:0" in records and records["d:p0:0"] is None  # forgotten, record deleted
+        assert "d:p0:1" not in records  # given one day before the watermark: kept
+        again = assigner.assign(f0, orig(f0), delivery="p0:0")
+        assert again.story_id == first.story_id and not again.is_new_story
+
+
 def test_dormant_story_leaves_the_index() -> None:
     cfg = ClusterConfig(dormant_after_seconds=2 * DAY)
     assigner = StoryAssigner(cfg)
