@@ -182,6 +182,27 @@ def test_a_dormant_story_cuts_only_its_long_vectors() -> None:
     assert story.title == before["title"]  # short enough to keep whole
 
 
+def test_by_default_a_dormant_story_keeps_its_vectors_whole() -> None:
+    def centroid_after_sleep(cfg: ClusterConfig) -> tuple[int, int]:
+        assigner = StoryAssigner(cfg)
+        sid = ""
+        for i, word in enumerate(("alpha", "beta")):
+            text = "Eastbrook flood warning. " + " ".join(f"{word}{n}" for n in range(60))
+            a = art(f"a{i}", text, T0 + i * 60)
+            sid = assigner.assign(a, orig(a)).story_id
+        story = assigner._stories[sid]
+        before = len(story.centroid)
+        robot = art("r0", ROBOT[0], T0 + 10 * DAY)
+        assigner.assign(robot, orig(robot))
+        assert story.dormant
+        return before, len(story.centroid)
+
+    eager = {"dormant_after_seconds": 2 * DAY, "join_probability": 0.0}
+    before, after = centroid_after_sleep(ClusterConfig(**eager))
+    assert before > 80 and after == before
+    assert centroid_after_sleep(ClusterConfig(**eager, dormant_terms=40)) == (before, 40)
+
+
 def test_going_dormant_writes_nothing_and_a_restore_puts_the_story_to_sleep_again() -> None:
     cfg = ClusterConfig(dormant_after_seconds=2 * DAY, dormant_terms=4)
     live = StoryAssigner(cfg)
