@@ -457,6 +457,8 @@ class _Story:
     # memory only: a story restored from the records is not splittable)
     members: list[str] = field(default_factory=list)
     splittable: bool = True
+    # in memory only: whether the story has an entry in the dormancy queue
+    queued: bool = False
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(
@@ -713,7 +715,7 @@ class StoryAssigner:
                 self._groups.setdefault(story.group, set()).add(story.id)
             if story.merged_into is None and not story.dormant:
                 self._index_story(story)
-                heapq.heappush(self._expiry, (story.last, story.seq, story.id))
+                self._queue(story)
         self._sleep_idle()
         self._forget_answers()
 
@@ -941,12 +943,14 @@ class StoryAssigner:
         limit = self._watermark - self.config.dormant_after_seconds
         heap = self._expiry
         while heap and heap[0][0] < limit:
-            last, _, sid = heapq.heappop(heap)
+            _, _, sid = heapq.heappop(heap)
             story = self._stories.get(sid)
             if story is None or story.dormant or story.merged_into is not None:
                 continue
-            if story.last != last:
+            if story.last >= limit:  # written into since it was queued: queue it again
+                heapq.heappush(heap, (story.last, story.seq, sid))
                 continue
+            story.queued = False
             story.dormant = True
             self._unindex_story(story)
             self._compact(story)
@@ -1059,8 +1063,19 @@ class StoryAssigner:
         if story.dormant:
             story.dormant = False
             self._index_story(story)
-        heapq.heappush(self._expiry, (story.last, story.seq, story.id))
+        self._queue(story)
         self._dirty["s:" + story.id] = None
+
+    def _queue(self, story: _Story) -> None:
+        """Put the story in the dormancy queue unless it is there already.
+
+        A story is queued once, under the time of its last article then; when that entry
+        comes due, the story is queued again under its new last time if articles came since.
+        So the queue holds about one entry per live story, not one per article.
+        """
+        if not story.queued:
+            story.queued = True
+            heapq.heappush(self._expiry, (story.last, story.seq, story.id))
 
     def _new_story(self, article: Article) -> _Story:
         return self._open_story(article.id, article.published)
@@ -1268,7 +1283,7 @@ class StoryAssigner:
         if survivor.dormant:
             survivor.dormant = False
         self._index_story(survivor)
-        heapq.heappush(self._expiry, (survivor.last, survivor.seq, survivor.id))
+        self._queue(survivor)
         self._union_groups(survivor, gone)
         self._groups[survivor.group].discard(gone.id)
         self._dirty["g:" + survivor.group] = None

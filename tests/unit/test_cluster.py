@@ -229,6 +229,24 @@ def test_going_dormant_writes_nothing_and_a_restore_puts_the_story_to_sleep_agai
     assert live.drain_changes() == restored.drain_changes()
 
 
+def test_the_dormancy_queue_holds_a_story_once_however_many_articles_it_gets() -> None:
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY)
+    assigner = StoryAssigner(cfg)
+    flood = [art(f"f{i}", text, T0 + i * 3600) for i, text in enumerate(FLOOD)]
+    sid = {assigner.assign(a, orig(a)).story_id for a in flood}
+    assert len(sid) == 1
+    assert len(assigner._expiry) == 1
+    # due under its first article's time, it is queued again under its last one's ...
+    robot = art("r0", ROBOT[0], T0 + 2 * DAY + 1800)
+    assigner.assign(robot, orig(robot))
+    story = assigner._stories[sid.pop()]
+    assert not story.dormant
+    # ... and goes to sleep once that one is two days old
+    late = art("t0", TRIAL[0], T0 + 2 * DAY + 3 * 3600)
+    assigner.assign(late, orig(late))
+    assert story.dormant
+
+
 def test_event_time_not_wall_clock_decides_dormancy() -> None:
     cfg = ClusterConfig(dormant_after_seconds=2 * DAY)
     assigner = StoryAssigner(cfg)
