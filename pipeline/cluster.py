@@ -413,7 +413,7 @@ def _entity_keys(text: str) -> list[str]:
     return list(chain.from_iterable(found))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Doc:
     """An article's representation: unit TF-IDF vectors of its words, entities and title."""
 
@@ -430,7 +430,7 @@ class _Doc:
     split_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Story:
     id: str
     seq: int
