@@ -3,27 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import count, islice
 
 import numpy as np
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import squareform
-
-
-def cosine_matrix(vectors: Sequence[dict[str, float]], limit: int | None = None) -> np.ndarray:
-    """Pairwise cosines of sparse vectors, each cut to its first ``limit`` entries.
-
-    Vectors list their heaviest entries first, so the cut keeps the heaviest.
-    """
-    column: dict[str, int] = {}
-    fresh = count()
-    ids: list[np.ndarray] = []
-    weights: list[np.ndarray] = []
-    for vec in vectors:
-        keys = islice(vec, limit)
-        ids.append(np.fromiter(map(column.setdefault, keys, fresh), np.int64))
-        weights.append(np.fromiter(islice(vec.values(), limit), np.float64))
-    return row_cosines(ids, weights)
 
 
 def row_cosines(ids: Sequence[np.ndarray], weights: Sequence[np.ndarray]) -> np.ndarray:
@@ -65,12 +48,8 @@ def _second_cluster(merges: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def two_way_split(
-    vectors: Sequence[dict[str, float]],
-    min_side: int,
-    max_ratio: float,
-    min_within: float,
-    terms: int | None = None,
+def split_by_cosines(
+    sims: np.ndarray, min_side: int, max_ratio: float, min_within: float
 ) -> list[bool] | None:
     """The members that should leave the story, or None when it holds together.
 
@@ -82,24 +61,15 @@ def two_way_split(
     not two events.
 
     Args:
-        vectors: unit TF-IDF vectors of the story's articles, in arrival order.
+        sims: pairwise cosines of the story's articles (see :func:`row_cosines`), in arrival
+            order.
         min_side: fewest articles on either side.
         max_ratio: largest accepted ratio of cross to within similarity.
         min_within: smallest accepted within similarity.
-        terms: each vector's heaviest entries compared (all when None).
 
     Returns:
         One flag per article, True for those on the side without the first article.
     """
-    if len(vectors) < 2 * min_side:
-        return None
-    return split_by_cosines(cosine_matrix(vectors, terms), min_side, max_ratio, min_within)
-
-
-def split_by_cosines(
-    sims: np.ndarray, min_side: int, max_ratio: float, min_within: float
-) -> list[bool] | None:
-    """:func:`two_way_split` of articles given by their pairwise cosines (see there)."""
     n = len(sims)
     if n < 2 * min_side:
         return None

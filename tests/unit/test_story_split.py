@@ -7,8 +7,9 @@ import numpy as np
 from agents.readmodel import ReadModel
 from pipeline.cluster import ClusterConfig, StoryAssigner
 from pipeline.evaluation import FinalStories
+from pipeline.minhash import key_ids
 from pipeline.stories import StoryBook
-from pipeline.story_split import cosine_matrix, row_cosines, two_way_split
+from pipeline.story_split import row_cosines, split_by_cosines
 from schemas.records import Article, DedupVerdict, StoryAssignment, StorySplit
 from tests.unit.test_stories import _fake_summary
 
@@ -61,34 +62,43 @@ def _vec(*words: str) -> dict[str, float]:
     return dict.fromkeys(words, w)
 
 
+def _split(
+    vectors: list[dict[str, float]], min_side: int, max_ratio: float, min_within: float
+) -> list[bool] | None:
+    """The split test of word vectors, their words given ids as the assigner's terms have."""
+    ids = [key_ids(list(vec)).astype(np.int64) for vec in vectors]
+    weights = [np.array(list(vec.values())) for vec in vectors]
+    return split_by_cosines(row_cosines(ids, weights), min_side, max_ratio, min_within)
+
+
 def test_two_tight_groups_are_cut_apart_and_the_side_without_the_first_leaves() -> None:
     a = [_vec("quake", "tower", "velmora"), _vec("quake", "velmora", "rubble")]
     a.append(_vec("quake", "tower", "rubble"))
     b = [_vec("strike", "port", "ships"), _vec("strike", "ships", "pay")]
     b.append(_vec("strike", "port", "pay"))
     order = [a[0], b[0], a[1], b[1], a[2], b[2]]
-    leave = two_way_split(order, min_side=3, max_ratio=0.5, min_within=0.15)
+    leave = _split(order, min_side=3, max_ratio=0.5, min_within=0.15)
     assert leave == [False, True, False, True, False, True]
 
 
 def test_a_coherent_story_is_not_split() -> None:
     vectors = [_vec("quake", "velmora", f"w{i}") for i in range(6)]
-    assert two_way_split(vectors, min_side=3, max_ratio=0.5, min_within=0.15) is None
+    assert _split(vectors, min_side=3, max_ratio=0.5, min_within=0.15) is None
 
 
 def test_a_loose_story_is_not_split_even_when_its_parts_differ() -> None:
     # two groups whose members barely resemble one another: a broad story, not two events
     a = [_vec("quake", *(f"a{i}{j}" for j in range(8))) for i in range(3)]
     b = [_vec("strike", *(f"b{i}{j}" for j in range(8))) for i in range(3)]
-    assert two_way_split(a + b, min_side=3, max_ratio=0.5, min_within=0.0) is not None
-    assert two_way_split(a + b, min_side=3, max_ratio=0.5, min_within=0.15) is None
+    assert _split(a + b, min_side=3, max_ratio=0.5, min_within=0.0) is not None
+    assert _split(a + b, min_side=3, max_ratio=0.5, min_within=0.15) is None
 
 
 def test_a_side_smaller_than_the_minimum_stays() -> None:
     a = [_vec("quake", "tower", "velmora")] * 5
     b = [_vec("strike", "port", "ships")]
-    assert two_way_split(a + b, min_side=3, max_ratio=0.5, min_within=0.15) is None
-    assert two_way_split(a + b, min_side=1, max_ratio=0.5, min_within=0.15) == [False] * 5 + [True]
+    assert _split(a + b, min_side=3, max_ratio=0.5, min_within=0.15) is None
+    assert _split(a + b, min_side=1, max_ratio=0.5, min_within=0.15) == [False] * 5 + [True]
 
 
 def test_row_cosines_match_the_dot_products_of_the_unit_rows() -> None:
@@ -103,11 +113,14 @@ def test_row_cosines_match_the_dot_products_of_the_unit_rows() -> None:
     assert sims[1, 1] == 0.0  # a row without terms resembles nothing, itself included
 
 
-def test_the_heaviest_terms_alone_are_compared() -> None:
-    heavy = dict.fromkeys(("quake", "velmora"), 0.6) | {"note": 0.1}
-    other = dict.fromkeys(("strike", "port"), 0.6) | {"note": 0.1}
-    assert cosine_matrix([heavy, other])[0, 1] > 0.0
-    assert cosine_matrix([heavy, other], limit=2)[0, 1] == 0.0
+def test_an_article_is_compared_by_its_heaviest_terms_alone() -> None:
+    assigner = StoryAssigner(ClusterConfig(split_terms=3))
+    doc = assigner.represent(_article("q0", QUAKE[0] + NOTE, T0, "o0"))
+    heaviest = list(doc.terms)[:3]
+    assert len(doc.terms) > 3
+    assert doc.split_ids.tolist() == key_ids(heaviest).tolist()
+    weights = np.array([doc.terms[t] for t in heaviest])
+    assert np.allclose(doc.split_weights / doc.split_weights[0], weights / weights[0])
 
 
 # ---------------------------------------------------------------------------- the assigner
