@@ -716,8 +716,7 @@ class StoryAssigner:
             if story.merged_into is None and not story.dormant:
                 self._index_story(story)
                 self._queue(story)
-        self._sleep_idle()
-        self._forget_answers()
+        self._watermark_moved()
 
     # ------------------------------------------------------------------ internals
 
@@ -921,6 +920,10 @@ class StoryAssigner:
             return
         self._watermark = now
         self._dirty["n"] = None
+        self._watermark_moved()
+
+    def _watermark_moved(self) -> None:
+        """What the watermark's position decides: idle stories sleep, old answers go."""
         self._sleep_idle()
         self._forget_answers()
 
