@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.cluster.hierarchy import linkage
+from scipy.spatial.distance import squareform
 
 from agents.readmodel import ReadModel
 from pipeline.cluster import ClusterConfig, StoryAssigner
 from pipeline.evaluation import FinalStories
 from pipeline.minhash import key_ids
 from pipeline.stories import StoryBook
-from pipeline.story_split import row_cosines, split_by_cosines
+from pipeline.story_split import _top_cut, row_cosines, split_by_cosines
 from schemas.records import Article, DedupVerdict, StoryAssignment, StorySplit
 from tests.unit.test_stories import _fake_summary
 
@@ -99,6 +101,37 @@ def test_a_side_smaller_than_the_minimum_stays() -> None:
     b = [_vec("strike", "port", "ships")]
     assert _split(a + b, min_side=3, max_ratio=0.5, min_within=0.15) is None
     assert _split(a + b, min_side=1, max_ratio=0.5, min_within=0.15) == [False] * 5 + [True]
+
+
+def _linkage_cut(dist: np.ndarray) -> list[bool]:
+    """The two clusters under the last merge of scipy's average linkage, as flags."""
+    merges = linkage(squareform(dist, checks=False), "average")
+    n = len(dist)
+    flags = [False] * n
+    pending = [int(merges[-1, 1])]
+    while pending:
+        node = pending.pop()
+        if node < n:
+            flags[node] = True
+        else:
+            pending.extend(int(child) for child in merges[node - n, :2])
+    return flags
+
+
+def test_the_top_cut_is_the_one_of_average_linkage_ties_included() -> None:
+    rng = np.random.default_rng(11)
+    for trial in range(300):
+        n = int(rng.choice([2, 3, 6, 8, 16, 33]))
+        if trial % 4 == 0:  # groups with nothing in common: exactly equal distances
+            groups = rng.integers(0, 3, n)
+            dist = (groups[:, None] != groups[None, :]).astype(float)
+        else:
+            points = rng.random((n, 4))
+            dist = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(-1))
+        np.fill_diagonal(dist, 0.0)
+        expected = _linkage_cut(dist)
+        got = _top_cut(dist.tolist())
+        assert got == expected or got == [not f for f in expected], (trial, n)
 
 
 def test_row_cosines_match_the_dot_products_of_the_unit_rows() -> None:
