@@ -56,7 +56,6 @@ def _top_cut(dist: list[list[float]]) -> list[bool]:
     d = [row[:] for row in dist]
     for i in range(n):
         d[i][i] = inf
-    size = [1] * n
     members = [[i] for i in range(n)]
     live = list(range(n))
     chain: list[int] = []
@@ -80,8 +79,7 @@ def _top_cut(dist: list[list[float]]) -> list[bool]:
             x, y = y, x
         if low >= top_height:
             top_height, top = low, members[y]
-        nx, ny = size[x], size[y]
-        size[y] = nx + ny
+        nx, ny = len(members[x]), len(members[y])
         members[y] = members[x] + members[y]
         live.remove(x)
         dx, dy = d[x], d[y]
