@@ -10,9 +10,9 @@ from pipeline.cluster import (
     StoryAssigner,
     _entity_keys,
     _heaviest_of,
-    _normalize_array,
     _term_positions,
     _truncate,
+    _unit_entries,
     capitalized_phrases,
 )
 from schemas.records import Article
@@ -47,15 +47,17 @@ def test_truncate_keeps_the_heaviest_and_breaks_ties_by_key() -> None:
     assert _truncate(vec, 0) == {}
 
 
-def test_normalized_vectors_are_unit_length_and_stable_on_ties() -> None:
+def test_unit_entries_are_unit_length_heaviest_first_and_stable_on_ties() -> None:
     keys = ["x", "y", "z", "w"]
     weights = np.array([1.0, 2.0, 1.0, 0.1])
-    out = _normalize_array(keys, weights, _heaviest_of(weights, [0, 1, 2, 3], 3))
-    assert list(out) == ["y", "x", "z"]
-    assert math.isclose(sum(v * v for v in out.values()), 1.0)
+    out = _unit_entries(keys, weights, _heaviest_of(weights, [0, 1, 2, 3], 3))
+    assert out.keys == ["y", "x", "z"]
+    assert math.isclose(sum(v * v for v in out.weights), 1.0)
+    assert out.weights[0] == 2.0 * out.weights[1]
     # only the given positions are weighed, in their order on ties
-    assert list(_normalize_array(keys, weights, _heaviest_of(weights, [2, 0, 3], 2))) == ["z", "x"]
-    assert _normalize_array(keys, weights, _heaviest_of(weights, [], 5)) == {}
+    assert _unit_entries(keys, weights, _heaviest_of(weights, [2, 0, 3], 2)).keys == ["z", "x"]
+    empty = _unit_entries(keys, weights, _heaviest_of(weights, [], 5))
+    assert empty.keys == [] and len(empty.weights) == 0
 
 
 def test_title_and_lede_words_are_found_by_position_once_each() -> None:
