@@ -549,6 +549,7 @@ def article_terms(article: Article, config: ClusterConfig | None = None) -> Arti
         ids=key_ids(keys + entity_keys).tolist(),
         title_at=title_at,
         lede_at=lede_at,
+        numbers=sorted(_opening_numbers(chain(title_words, lede))),
     )
 
 
@@ -812,8 +813,10 @@ class StoryAssigner:
         title_words = terms.title
         if terms.lede_at or not (title_words or terms.lede):
             title_at, lede_at = terms.title_at, terms.lede_at
+            numbers = frozenset(terms.numbers)
         else:  # a message of an older worker
             title_at, lede_at = _term_positions(keys, title_words, terms.lede)
+            numbers = _opening_numbers(chain(title_words, terms.lede))
         idf = idf_all[:n_terms]
         tvec = _unit_entries(keys, idf, _heaviest_of(idf, title_at, 30))
         lede = _unit_entries(keys, idf, _heaviest_of(idf, lede_at, 40))
@@ -825,7 +828,7 @@ class StoryAssigner:
             article.outlet or "",
             lede,
             entities.keys[:_TOP_NAMES],
-            _opening_numbers(chain(title_words, terms.lede)),
+            numbers,
             ids[split_order],
             term_weights[split_order],
         )

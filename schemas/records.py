@@ -236,7 +236,8 @@ class ArticleTerms(Record):
     stage counts document frequencies by them). ``title_at`` and ``lede_at`` are the positions
     in ``terms`` of the title's words and of the distinct lede words (the title's, then the
     opening tokens' in order), so the assign stage weighs them without looking words up.
-    The last three are empty in messages of older workers.
+    ``numbers`` are the numbers among the title's words and the opening tokens, four-digit
+    years left out, sorted. The last four are empty in messages of older workers.
     """
 
     terms: list[str]
@@ -248,6 +249,7 @@ class ArticleTerms(Record):
     ids: list[int] = field(default_factory=list)
     title_at: list[int] = field(default_factory=list)
     lede_at: list[int] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
 

@@ -26,8 +26,12 @@ def _articles() -> list[Article]:
             t += 600.0
             out.append(
                 Article(
-                    id=f"{name}-{i}", url=f"https://o{i}.example/{name}", outlet=f"o{i}.example",
-                    title=text.split(",")[0][:60], text=text + "\n" + text.lower(), lang="en",
+                    id=f"{name}-{i}",
+                    url=f"https://o{i}.example/{name}",
+                    outlet=f"o{i}.example",
+                    title=text.split(",")[0][:60],
+                    text=text + "\n" + text.lower(),
+                    lang="en",
                     published=t,
                 )
             )
@@ -47,9 +51,12 @@ def test_terms_are_stateless_and_survive_the_wire() -> None:
     wire = DedupedArticle(article, DedupVerdict(article.id, "original"), terms).to_json()
     back = DedupedArticle.from_json(wire)
     assert back.terms == terms
-    assert DedupedArticle.from_json(
-        DedupedArticle(article, DedupVerdict(article.id, "original")).to_json()
-    ).terms is None
+    assert (
+        DedupedArticle.from_json(
+            DedupedArticle(article, DedupVerdict(article.id, "original")).to_json()
+        ).terms
+        is None
+    )
 
 
 def test_precomputed_terms_place_articles_exactly_as_inline_tokenizing() -> None:
@@ -64,3 +71,24 @@ def test_precomputed_terms_place_articles_exactly_as_inline_tokenizing() -> None
     assert inline.drain_changes() == given.drain_changes()
     stories = {inline.story_of(a.id) for a in _articles() if a.id.startswith("quay")}
     assert len(stories) == 1
+
+
+def test_an_older_workers_terms_without_positions_or_numbers_give_the_same_vectors() -> None:
+    article = Article(
+        id="n-1",
+        url="https://o.example/n",
+        outlet="o.example",
+        lang="en",
+        title="Ferry with 214 passengers runs aground in 2024 storm",
+        text="Rescuers took 37 people off the ferry on Sunday; 12 were hurt.",
+        published=1.0e9,
+    )
+    full = article_terms(article)
+    assert full.numbers == ["12", "214", "37"]  # years are no numbers of the event
+    older = ArticleTerms.from_json(full.to_json())
+    older.title_at, older.lede_at, older.numbers = [], [], []
+    assigner = StoryAssigner()
+    a = assigner.represent(article, learn=False, terms=full)
+    b = assigner.represent(article, learn=False, terms=older)
+    assert a.numbers == b.numbers == frozenset({"12", "214", "37"})
+    assert (a.terms, a.title, a.lede) == (b.terms, b.title, b.lede)
