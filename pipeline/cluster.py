@@ -214,13 +214,19 @@ def _heaviest(weights: np.ndarray, keep: int) -> np.ndarray:
 
 
 def _heaviest_of(weights: np.ndarray, positions: list[int], keep: int) -> np.ndarray:
-    """The ``keep`` heaviest of ``positions`` in ``weights``, heaviest first (ties: in order)."""
+    """The ``keep`` heaviest of ``positions`` in ``weights``, heaviest first (ties: in order).
+
+    When there are no more than ``keep`` positions, all of them, in their order: the order of
+    an article's entries does not matter to their users, and the sort is spared.
+    """
     at = np.array(positions, np.intp)
+    if len(positions) <= keep:
+        return at
     return at[_heaviest(weights[at], keep)]
 
 
 class _Entries(NamedTuple):
-    """A sparse vector of an article: its keys and their weights, heaviest entry first.
+    """A sparse vector of an article: its keys and their weights, in the order picked.
 
     An article's vectors are only read in order (dot products, sums into a story), never
     looked up by key, so a list of keys and a flat array of weights serve where a dictionary
@@ -236,7 +242,7 @@ _NO_ENTRIES = _Entries([], array("d"))
 
 
 def _unit_entries(keys: list[str], weights: np.ndarray, order: np.ndarray) -> _Entries:
-    """Unit vector of the entries at ``order`` (a :func:`_heaviest` order), in that order.
+    """Unit vector of the entries at ``order`` (see :func:`_heaviest`), in that order.
 
     The norm is summed in that order too, so the values are the same on every run.
     """

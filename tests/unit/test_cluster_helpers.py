@@ -56,6 +56,8 @@ def test_unit_entries_are_unit_length_heaviest_first_and_stable_on_ties() -> Non
     assert out.weights[0] == 2.0 * out.weights[1]
     # only the given positions are weighed, in their order on ties
     assert _unit_entries(keys, weights, _heaviest_of(weights, [2, 0, 3], 2)).keys == ["z", "x"]
+    # with room for all the given positions, they are kept in their order, unsorted
+    assert _heaviest_of(weights, [3, 1, 0], 3).tolist() == [3, 1, 0]
     empty = _unit_entries(keys, weights, _heaviest_of(weights, [], 5))
     assert empty.keys == [] and len(empty.weights) == 0
 
