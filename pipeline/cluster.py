@@ -17,9 +17,11 @@ from typing import NamedTuple
 import numpy as np
 import orjson
 
+from pipeline import sorted_vectors
 from pipeline.doc_freq import DocumentFrequencies
 from pipeline.jsonbytes import json_bytes
 from pipeline.minhash import key_ids
+from pipeline.sorted_vectors import EMPTY, SortedVector
 from pipeline.story_split import row_cosines, split_by_cosines
 from pipeline.text import STOPWORDS, WORD_RE, stable_hash
 from schemas.records import Article, ArticleTerms, DedupVerdict, StoryAssignment, StorySplit
@@ -362,11 +364,6 @@ def _add_numbers(counts: dict[str, int], numbers: Iterable[str], cap: int) -> No
             counts[n] = counts.get(n, 0) + 1
 
 
-def _dot(a: dict[str, float], b: dict[str, float]) -> float:
-    """Dot product of sparse vectors, summed in the order of ``a``'s keys (deterministic)."""
-    return sum(map(mul, a.values(), map(b.get, a, repeat(0.0))))
-
-
 def _cosine(a: _Entries, b: dict[str, float], b_norm: float) -> float:
     """Cosine of a unit article vector with a story vector of norm ``b_norm``."""
     if not a.keys or b_norm == 0.0:
@@ -445,15 +442,17 @@ class _Doc:
 
     terms: _Entries
     entities: _Entries
-    title: _Entries
+    title: SortedVector
     time: float
     outlet: str
-    lede: _Entries = _NO_ENTRIES
+    lede: SortedVector = EMPTY
     top_names: list[str] = field(default_factory=list)
     numbers: frozenset[str] = frozenset()
     # the heaviest ``split_terms`` terms as stable ids and weights, for split checks
     split_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     split_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # ``terms`` by stable term id, for the compiled comparisons with story centroids
+    sorted_terms: SortedVector = EMPTY
 
 
 @dataclass(slots=True)
@@ -463,10 +462,10 @@ class _Story:
     first: float
     last: float
     count: int = 0
-    centroid: dict[str, float] = field(default_factory=dict)
+    centroid: SortedVector = EMPTY
     entities: dict[str, float] = field(default_factory=dict)
-    title: dict[str, float] = field(default_factory=dict)
-    lede: dict[str, float] = field(default_factory=dict)
+    title: SortedVector = EMPTY
+    lede: SortedVector = EMPTY
     outlets: dict[str, float] = field(default_factory=dict)
     titled: int = 0
     dormant: bool = False
@@ -494,9 +493,11 @@ class _Story:
                 "first": self.first,
                 "last": self.last,
                 "count": self.count,
-                "centroid": self.centroid,
+                "centroid_ids": self.centroid.ids.tolist(),
+                "centroid_weights": self.centroid.weights.tolist(),
                 "entities": self.entities,
-                "title": self.title,
+                "title_ids": self.title.ids.tolist(),
+                "title_weights": self.title.weights.tolist(),
                 "outlets": self.outlets,
                 "titled": self.titled,
                 "dormant": self.dormant,
@@ -505,7 +506,8 @@ class _Story:
                 "c_norm": self.c_norm,
                 "e_norm": self.e_norm,
                 "t_norm": self.t_norm,
-                "lede": self.lede,
+                "lede_ids": self.lede.ids.tolist(),
+                "lede_weights": self.lede.weights.tolist(),
                 "l_norm": self.l_norm,
                 "top_names": self.top_names,
                 "numbers": self.numbers,
@@ -515,9 +517,26 @@ class _Story:
     @classmethod
     def from_bytes(cls, payload: bytes) -> _Story:
         data = orjson.loads(payload)
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls)} - set(_SORTED_FIELDS)
         # fields written by another version of this module are ignored
-        return cls(**{k: v for k, v in data.items() if k in known})
+        story = cls(**{k: v for k, v in data.items() if k in known})
+        for name in _SORTED_FIELDS:
+            old = data.get(name)
+            if isinstance(old, dict):  # written by a version that keyed the vector by term
+                weights = np.fromiter(old.values(), np.float64, len(old))
+                vec = sorted_vectors.from_pairs(key_ids(list(old)), weights)
+            else:
+                vec = SortedVector(
+                    np.array(data.get(name + "_ids", ()), np.int64),
+                    np.array(data.get(name + "_weights", ()), np.float64),
+                )
+            setattr(story, name, vec)
+        return story
+
+
+#: The story vectors kept as :class:`SortedVector`, written as ``<name>_ids`` and
+#: ``<name>_weights`` in a story's record.
+_SORTED_FIELDS = ("centroid", "title", "lede")
 
 
 def article_terms(article: Article, config: ClusterConfig | None = None) -> ArticleTerms:
@@ -824,8 +843,10 @@ class StoryAssigner:
             title_at, lede_at = _term_positions(keys, title_words, terms.lede)
             numbers = _opening_numbers(chain(title_words, terms.lede))
         idf = idf_all[:n_terms]
-        tvec = _unit_entries(keys, idf, _heaviest_of(idf, title_at, 30))
-        lede = _unit_entries(keys, idf, _heaviest_of(idf, lede_at, 40))
+        title_at = _heaviest_of(idf, title_at, 30)
+        tvec = sorted_vectors.unit_from_pairs(ids[title_at], idf[title_at])
+        lede_at = _heaviest_of(idf, lede_at, 40)
+        lede = sorted_vectors.unit_from_pairs(ids[lede_at], idf[lede_at])
         return _Doc(
             vec,
             entities,
@@ -837,6 +858,9 @@ class StoryAssigner:
             numbers,
             ids[split_order],
             term_weights[split_order],
+            sorted_vectors.from_pairs(ids[order], np.frombuffer(vec.weights))
+            if vec.keys
+            else EMPTY,
         )
 
     def _candidates(self, doc: _Doc) -> list[_Story]:
@@ -872,10 +896,10 @@ class StoryAssigner:
         """
         cfg = self.config
         if cos_c is None:
-            cos_c = _cosine(doc.terms, story.centroid, story.c_norm)
+            cos_c = self._centroid_cosine(doc, story)
         cos_e = _cosine(doc.entities, story.entities, story.e_norm)
-        has_t = 1.0 if (doc.title.keys and story.t_norm > 0.0) else 0.0
-        cos_t = _cosine(doc.title, story.title, story.t_norm) if has_t else 0.0
+        has_t = 1.0 if (len(doc.title.ids) and story.t_norm > 0.0) else 0.0
+        cos_t = sorted_vectors.dot(doc.title, story.title) / story.t_norm if has_t else 0.0
         shared = bool(doc.numbers) and not doc.numbers.isdisjoint(story.numbers)
         gap = max(0.0, doc.time - story.last, story.first - doc.time) / 86400.0
         last_here = story.outlets.get(doc.outlet) if doc.outlet else None
@@ -897,7 +921,7 @@ class StoryAssigner:
             same,
             math.log(story.count + 1.0),
             0.0,
-            _cosine(doc.lede, story.lede, story.l_norm),
+            sorted_vectors.dot(doc.lede, story.lede) / story.l_norm if story.l_norm else 0.0,
             _missing(doc.top_names, story.entities),
             _missing(story.top_names, doc.entities.keys),
             1.0 if shared else 0.0,
@@ -909,12 +933,18 @@ class StoryAssigner:
         cfg = self.config
         return _sigmoid(cfg.bias + sum(map(mul, cfg.weights, feats)))
 
+    @staticmethod
+    def _centroid_cosine(doc: _Doc, story: _Story) -> float:
+        """Cosine of the article's word vector with the story's centroid."""
+        if story.c_norm == 0.0:
+            return 0.0
+        return sorted_vectors.dot(doc.sorted_terms, story.centroid) / story.c_norm
+
     def _ranked(self, doc: _Doc) -> list[tuple[float, _Story]]:
         """Retrieved candidates with their centroid cosine, best first (ties: older first)."""
-        cands = self._candidates(doc)
-        terms = doc.terms
+        cosine = self._centroid_cosine
         return sorted(
-            ((_cosine(terms, s.centroid, s.c_norm), s) for s in cands),
+            ((cosine(doc, s), s) for s in self._candidates(doc)),
             key=lambda r: (-r[0], r[1].seq),
         )
 
@@ -998,17 +1028,14 @@ class StoryAssigner:
         keep = self.config.dormant_terms
         if keep <= 0:
             return
-        for attr, norm_attr in (
-            ("centroid", "c_norm"),
-            ("entities", "e_norm"),
-            ("title", "t_norm"),
-            ("lede", "l_norm"),
-        ):
-            vec: dict[str, float] = getattr(story, attr)
-            if len(vec) > 2 * keep:
-                vec, norm = _cut(vec, keep)
+        for attr, norm_attr in (("centroid", "c_norm"), ("title", "t_norm"), ("lede", "l_norm")):
+            vec: SortedVector = getattr(story, attr)
+            if len(vec.ids) > 2 * keep:
+                vec, norm = sorted_vectors.cut(vec, keep)
                 setattr(story, attr, vec)
                 setattr(story, norm_attr, norm)
+        if len(story.entities) > 2 * keep:
+            story.entities, story.e_norm = _cut(story.entities, keep)
 
     def _index_story(self, story: _Story) -> None:
         """List the story in the index under all its index terms."""
@@ -1064,14 +1091,14 @@ class StoryAssigner:
     def _add_vectors(self, story: _Story, doc: _Doc) -> None:
         """Add an article's vectors to the story's centroids, names, numbers and index terms."""
         cfg = self.config
-        story.centroid, story.c_norm = _accumulate(
-            story.centroid, story.c_norm, *doc.terms, cfg.max_story_terms
+        story.centroid, story.c_norm = sorted_vectors.add(
+            story.centroid, story.c_norm, doc.sorted_terms, cfg.max_story_terms
         )
         story.entities, story.e_norm = _accumulate(
             story.entities, story.e_norm, *doc.entities, cfg.max_story_entities
         )
-        story.title, story.t_norm = _accumulate(story.title, story.t_norm, *doc.title, 100)
-        story.lede, story.l_norm = _accumulate(story.lede, story.l_norm, *doc.lede, 150)
+        story.title, story.t_norm = sorted_vectors.add(story.title, story.t_norm, doc.title, 100)
+        story.lede, story.l_norm = sorted_vectors.add(story.lede, story.l_norm, doc.lede, 150)
         # Weights only grow, so the new top names are among the old ones and the article's.
         ents = story.entities
         pool = {n: ents[n] for n in story.top_names if n in ents}
@@ -1079,7 +1106,7 @@ class StoryAssigner:
         pool.update(zip(present, map(ents.__getitem__, present), strict=True))
         story.top_names = _top_names(pool)
         _add_numbers(story.numbers, doc.numbers, cfg.max_story_numbers)
-        if doc.title.keys:
+        if len(doc.title.ids):
             story.titled += 1
         self._add_index_terms(story, doc)
 
@@ -1269,7 +1296,8 @@ class StoryAssigner:
                 continue
             if other.id == story.id or other.dormant or story.c_norm == 0.0:
                 continue
-            cos = _dot(story.centroid, other.centroid) / (story.c_norm * other.c_norm or 1.0)
+            dot = sorted_vectors.dot(story.centroid, other.centroid)
+            cos = dot / (story.c_norm * other.c_norm or 1.0)
             if cos < cfg.merge_centroid_cosine:
                 continue
             survivor, gone = (story, other) if story.seq < other.seq else (other, story)
@@ -1283,20 +1311,21 @@ class StoryAssigner:
         cfg = self.config
         for attr, norm_attr, keep in (
             ("centroid", "c_norm", cfg.max_story_terms),
-            ("entities", "e_norm", cfg.max_story_entities),
             ("title", "t_norm", 100),
             ("lede", "l_norm", 150),
         ):
-            theirs: dict[str, float] = getattr(gone, attr)
-            vec, norm = _accumulate(
-                getattr(survivor, attr),
-                getattr(survivor, norm_attr),
-                theirs.keys(),
-                theirs.values(),
-                keep,
+            vec, norm = sorted_vectors.add(
+                getattr(survivor, attr), getattr(survivor, norm_attr), getattr(gone, attr), keep
             )
             setattr(survivor, attr, vec)
             setattr(survivor, norm_attr, norm)
+        survivor.entities, survivor.e_norm = _accumulate(
+            survivor.entities,
+            survivor.e_norm,
+            gone.entities.keys(),
+            gone.entities.values(),
+            cfg.max_story_entities,
+        )
         survivor.top_names = _top_names(survivor.entities)
         _add_numbers(survivor.numbers, gone.numbers, cfg.max_story_numbers)
         survivor.count += gone.count

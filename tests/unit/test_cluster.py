@@ -170,16 +170,18 @@ def test_a_dormant_story_cuts_only_its_long_vectors() -> None:
     f0 = art("f0", FLOOD[0], T0, title="Marrow River floods Eastbrook homes as rain keeps falling")
     sid = assigner.assign(f0, orig(f0)).story_id
     story = assigner._stories[sid]
-    before = {name: dict(getattr(story, name)) for name in ("centroid", "title")}
-    assert len(before["centroid"]) > 2 * cfg.dormant_terms
-    assert cfg.dormant_terms < len(before["title"]) <= 2 * cfg.dormant_terms
+    centroid = dict(zip(story.centroid.ids.tolist(), story.centroid.weights.tolist(), strict=True))
+    title = story.title
+    assert len(centroid) > 2 * cfg.dormant_terms
+    assert cfg.dormant_terms < len(title.ids) <= 2 * cfg.dormant_terms
     robot = art("r0", ROBOT[0], T0 + 10 * DAY)
     assigner.assign(robot, orig(robot))
     assert story.dormant
-    heaviest = sorted(before["centroid"].values(), reverse=True)[: cfg.dormant_terms]
-    assert sorted(story.centroid.values(), reverse=True) == heaviest
+    heaviest = sorted(centroid.values(), reverse=True)[: cfg.dormant_terms]
+    assert sorted(story.centroid.weights.tolist(), reverse=True) == heaviest
+    assert set(story.centroid.ids.tolist()) <= set(centroid)
     assert abs(story.c_norm - sum(v * v for v in heaviest) ** 0.5) < 1e-12
-    assert story.title == before["title"]  # short enough to keep whole
+    assert story.title is title  # short enough to keep whole
 
 
 def test_by_default_a_dormant_story_keeps_its_vectors_whole() -> None:
@@ -191,11 +193,11 @@ def test_by_default_a_dormant_story_keeps_its_vectors_whole() -> None:
             a = art(f"a{i}", text, T0 + i * 60)
             sid = assigner.assign(a, orig(a)).story_id
         story = assigner._stories[sid]
-        before = len(story.centroid)
+        before = len(story.centroid.ids)
         robot = art("r0", ROBOT[0], T0 + 10 * DAY)
         assigner.assign(robot, orig(robot))
         assert story.dormant
-        return before, len(story.centroid)
+        return before, len(story.centroid.ids)
 
     eager = {"dormant_after_seconds": 2 * DAY, "join_probability": 0.0}
     before, after = centroid_after_sleep(ClusterConfig(**eager))
@@ -219,7 +221,8 @@ def test_going_dormant_writes_nothing_and_a_restore_puts_the_story_to_sleep_agai
     restored.restore([(k, v) for k, v in log if v is not None])
     story, again = live._stories[sid], restored._stories[sid]
     assert again.dormant
-    assert list(again.centroid.items()) == list(story.centroid.items())  # compacted alike
+    assert again.centroid.ids.tolist() == story.centroid.ids.tolist()  # compacted alike
+    assert again.centroid.weights.tolist() == story.centroid.weights.tolist()
     assert again.c_norm == story.c_norm
     assert not any(sid in postings for postings in restored._index.values())
     # both wake up alike when a copy of its article arrives

@@ -108,6 +108,10 @@ def test_restored_counts_give_the_same_vectors_and_records() -> None:
     restored.restore(original.drain_changes())
     probe = _article(9, "Marrow River flood: Eastbrook bridges reopen as waters fall.")
     a, b = original.represent(probe), restored.represent(probe)
-    assert (a.terms, a.entities, a.lede) == (b.terms, b.entities, b.lede)
+    assert (a.terms, a.entities) == (b.terms, b.entities)
+    assert (a.lede.ids.tolist(), a.lede.weights.tolist()) == (
+        b.lede.ids.tolist(),
+        b.lede.weights.tolist(),
+    )
     assert dict(original.drain_changes()) == dict(restored.drain_changes())
     assert original.document_frequency("eastbrook") == 3
