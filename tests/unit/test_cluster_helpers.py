@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import orjson
 
 from pipeline.cluster import (
     StoryAssigner,
@@ -115,3 +116,29 @@ def test_restored_counts_give_the_same_vectors_and_records() -> None:
     )
     assert dict(original.drain_changes()) == dict(restored.drain_changes())
     assert original.document_frequency("eastbrook") == 3
+
+
+def test_a_story_record_keyed_by_term_is_read_into_sorted_vectors() -> None:
+    from pipeline.cluster import _Story
+    from pipeline.minhash import key_ids
+
+    record = {
+        "id": "s-1",
+        "seq": 1,
+        "first": 0.0,
+        "last": 0.0,
+        "count": 2,
+        "centroid": {"river": 0.5, "flood": 1.5},
+        "title": {"flood": 1.0},
+        "c_norm": math.sqrt(2.5),
+    }
+    story = _Story.from_bytes(orjson.dumps(record))
+    ids = key_ids(["river", "flood"]).tolist()
+    assert story.centroid.ids.tolist() == sorted(ids)
+    by_id = dict(zip(story.centroid.ids.tolist(), story.centroid.weights.tolist(), strict=True))
+    assert by_id == {ids[0]: 0.5, ids[1]: 1.5}
+    assert story.title.ids.tolist() == key_ids(["flood"]).tolist()
+    assert len(story.lede.ids) == 0 and story.count == 2
+    again = _Story.from_bytes(story.to_bytes())
+    assert again.centroid.ids.tolist() == story.centroid.ids.tolist()
+    assert again.centroid.weights.tolist() == story.centroid.weights.tolist()
