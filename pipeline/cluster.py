@@ -9,8 +9,8 @@ from array import array
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, fields
-from itertools import chain, compress, repeat
-from operator import add, mul
+from itertools import chain
+from operator import mul
 from sys import intern
 from typing import NamedTuple
 
@@ -265,89 +265,14 @@ def _sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
-#: Below this many entries a vector is cut in plain Python (numpy's per-call cost dominates).
-_SMALL_VECTOR = 160
-
-
-def _truncate(vec: dict[str, float], keep: int) -> dict[str, float]:
-    """The ``keep`` heaviest entries, in their order in ``vec`` (at a tie, greater keys stay).
-
-    Order does not matter to the vectors' users, so the survivors are read back in place
-    order once the cut weight is known: from a sort of the weights for a small vector, from a
-    partition for a large one.
-    """
-    if keep <= 0:
-        return {}
-    n = len(vec)
-    if n <= keep:
-        return dict(vec)
-    cut = n - keep
-    if n < _SMALL_VECTOR:
-        ranked = sorted(vec.values())
-        floor = ranked[cut]
-        if ranked[cut - 1] < floor:
-            return dict(compress(vec.items(), map(floor.__le__, vec.values())))
-    else:
-        values = np.fromiter(vec.values(), np.float64, n)
-        order = np.argpartition(values, cut)
-        floor = values[order[cut]]
-        if values[order[:cut]].max() < floor:
-            kept = np.sort(order[cut:])
-            keys = list(vec)
-            return dict(
-                zip(map(keys.__getitem__, kept.tolist()), values[kept].tolist(), strict=True)
-            )
-    # several entries weigh exactly the cut weight: the greater keys among them stay
-    floor = float(floor)
-    kept_items = list(compress(vec.items(), map(floor.__le__, vec.values())))
-    ties = sorted((k for k, v in kept_items if v == floor), reverse=True)
-    dropped = set(ties[keep - (len(kept_items) - len(ties)) :])
-    return {k: v for k, v in kept_items if k not in dropped}
-
-
-def _cut(vec: dict[str, float], keep: int) -> tuple[dict[str, float], float]:
-    """:func:`_truncate` of ``vec`` with the norm of what is left (summed in its order)."""
-    kept = _truncate(vec, keep)
-    vals = list(kept.values())
-    return kept, math.sqrt(sum(map(mul, vals, vals)))
-
-
-def _accumulate(
-    cur: dict[str, float], norm: float, keys: Iterable[str], weights: Iterable[float], keep: int
-) -> tuple[dict[str, float], float]:
-    """Add a vector (``keys`` with ``weights``) to ``cur`` keeping its norm up to date.
-
-    Cutting is the costly step, so ``cur`` grows to twice ``keep`` terms before it is cut back
-    to its ``keep`` heaviest (half as many cuts as at one and a half times, with the same
-    stories on every dev corpus). The squared norm changes by the squared norm of the new
-    values of the touched entries less that of their old values (each taken in C by
-    ``math.hypot``).
-    """
-    olds = list(map(cur.get, keys, repeat(0.0)))
-    news = list(map(add, olds, weights))
-    cur.update(zip(keys, news, strict=True))
-    sq = norm * norm + math.hypot(*news) ** 2 - math.hypot(*olds) ** 2
-    if len(cur) > 2 * keep:
-        return _cut(cur, keep)
-    return cur, math.sqrt(max(sq, 0.0))
-
-
 _TOP_NAMES = 3
 
 
-def _missing(names: list[str], other: Collection[str]) -> float:
-    """Share of ``names`` absent from ``other`` (0 when there are no names)."""
-    if not names:
+def _missing(names: np.ndarray, other: SortedVector) -> float:
+    """Share of ``names`` (name ids) absent from ``other`` (0 when there are no names)."""
+    if not len(names):
         return 0.0
-    return (len(names) - sum(map(other.__contains__, names))) / len(names)
-
-
-def _top_names(entities: dict[str, float]) -> list[str]:
-    """The heaviest names, heaviest first (ties: the greater name first)."""
-    return [
-        k
-        for _, k in sorted(zip(entities.values(), entities, strict=True), reverse=True)[:_TOP_NAMES]
-    ]
+    return (len(names) - sorted_vectors.count_in(other, names)) / len(names)
 
 
 def _opening_numbers(tokens: Iterable[str]) -> frozenset[str]:
@@ -362,13 +287,6 @@ def _add_numbers(counts: dict[str, int], numbers: Iterable[str], cap: int) -> No
     if len(counts) < cap:
         for n in numbers:
             counts[n] = counts.get(n, 0) + 1
-
-
-def _cosine(a: _Entries, b: dict[str, float], b_norm: float) -> float:
-    """Cosine of a unit article vector with a story vector of norm ``b_norm``."""
-    if not a.keys or b_norm == 0.0:
-        return 0.0
-    return sum(map(mul, a.weights, map(b.get, a.keys, repeat(0.0)))) / b_norm
 
 
 def capitalized_phrases(text: str, lower_words: Collection[str] = ()) -> list[str]:
@@ -446,13 +364,15 @@ class _Doc:
     time: float
     outlet: str
     lede: SortedVector = EMPTY
-    top_names: list[str] = field(default_factory=list)
+    # ids of the heaviest names, heaviest first
+    top_names: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     numbers: frozenset[str] = frozenset()
     # the heaviest ``split_terms`` terms as stable ids and weights, for split checks
     split_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     split_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    # ``terms`` by stable term id, for the compiled comparisons with story centroids
+    # ``terms`` and ``entities`` by stable id, for the compiled comparisons with stories
     sorted_terms: SortedVector = EMPTY
+    sorted_entities: SortedVector = EMPTY
 
 
 @dataclass(slots=True)
@@ -463,7 +383,7 @@ class _Story:
     last: float
     count: int = 0
     centroid: SortedVector = EMPTY
-    entities: dict[str, float] = field(default_factory=dict)
+    entities: SortedVector = EMPTY
     title: SortedVector = EMPTY
     lede: SortedVector = EMPTY
     outlets: dict[str, float] = field(default_factory=dict)
@@ -475,7 +395,8 @@ class _Story:
     e_norm: float = 0.0
     t_norm: float = 0.0
     l_norm: float = 0.0
-    top_names: list[str] = field(default_factory=list)
+    # ids of the heaviest names, heaviest first
+    top_names: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     indexed: list[str] = field(default_factory=list)
     numbers: dict[str, int] = field(default_factory=dict)
     # articles whose vectors are kept for split checks while the story is splittable (in
@@ -495,7 +416,8 @@ class _Story:
                 "count": self.count,
                 "centroid_ids": self.centroid.ids.tolist(),
                 "centroid_weights": self.centroid.weights.tolist(),
-                "entities": self.entities,
+                "entities_ids": self.entities.ids.tolist(),
+                "entities_weights": self.entities.weights.tolist(),
                 "title_ids": self.title.ids.tolist(),
                 "title_weights": self.title.weights.tolist(),
                 "outlets": self.outlets,
@@ -509,7 +431,7 @@ class _Story:
                 "lede_ids": self.lede.ids.tolist(),
                 "lede_weights": self.lede.weights.tolist(),
                 "l_norm": self.l_norm,
-                "top_names": self.top_names,
+                "top_names": self.top_names.tolist(),
                 "numbers": self.numbers,
             }
         )
@@ -517,7 +439,7 @@ class _Story:
     @classmethod
     def from_bytes(cls, payload: bytes) -> _Story:
         data = orjson.loads(payload)
-        known = {f.name for f in fields(cls)} - set(_SORTED_FIELDS)
+        known = {f.name for f in fields(cls)} - set(_SORTED_FIELDS) - {"top_names"}
         # fields written by another version of this module are ignored
         story = cls(**{k: v for k, v in data.items() if k in known})
         for name in _SORTED_FIELDS:
@@ -531,12 +453,17 @@ class _Story:
                     np.array(data.get(name + "_weights", ()), np.float64),
                 )
             setattr(story, name, vec)
+        names = data.get("top_names") or []
+        if names and isinstance(names[0], str):  # names by text, as an older version wrote
+            story.top_names = key_ids(names).astype(np.int64)
+        else:
+            story.top_names = np.array(names, np.int64)
         return story
 
 
 #: The story vectors kept as :class:`SortedVector`, written as ``<name>_ids`` and
 #: ``<name>_weights`` in a story's record.
-_SORTED_FIELDS = ("centroid", "title", "lede")
+_SORTED_FIELDS = ("centroid", "entities", "title", "lede")
 
 
 def article_terms(article: Article, config: ClusterConfig | None = None) -> ArticleTerms:
@@ -831,9 +758,9 @@ class StoryAssigner:
         order = _heaviest(term_weights, cfg.max_article_terms)
         vec = _unit_entries(keys, term_weights, order)
         entity_weights = weights[n_terms:]
-        entities = _unit_entries(
-            ekeys, entity_weights, _heaviest(entity_weights, cfg.max_article_entities)
-        )
+        entity_order = _heaviest(entity_weights, cfg.max_article_entities)
+        entities = _unit_entries(ekeys, entity_weights, entity_order)
+        entity_ids = ids[n_terms:][entity_order]
         split_order = order[: cfg.split_terms]
         title_words = terms.title
         if terms.lede_at or not (title_words or terms.lede):
@@ -854,12 +781,15 @@ class StoryAssigner:
             article.published,
             article.outlet or "",
             lede,
-            entities.keys[:_TOP_NAMES],
+            entity_ids[:_TOP_NAMES],
             numbers,
             ids[split_order],
             term_weights[split_order],
             sorted_vectors.from_pairs(ids[order], np.frombuffer(vec.weights))
             if vec.keys
+            else EMPTY,
+            sorted_vectors.from_pairs(entity_ids, np.frombuffer(entities.weights))
+            if entities.keys
             else EMPTY,
         )
 
@@ -897,7 +827,11 @@ class StoryAssigner:
         cfg = self.config
         if cos_c is None:
             cos_c = self._centroid_cosine(doc, story)
-        cos_e = _cosine(doc.entities, story.entities, story.e_norm)
+        cos_e = (
+            sorted_vectors.dot(doc.sorted_entities, story.entities) / story.e_norm
+            if story.e_norm
+            else 0.0
+        )
         has_t = 1.0 if (len(doc.title.ids) and story.t_norm > 0.0) else 0.0
         cos_t = sorted_vectors.dot(doc.title, story.title) / story.t_norm if has_t else 0.0
         shared = bool(doc.numbers) and not doc.numbers.isdisjoint(story.numbers)
@@ -923,7 +857,7 @@ class StoryAssigner:
             0.0,
             sorted_vectors.dot(doc.lede, story.lede) / story.l_norm if story.l_norm else 0.0,
             _missing(doc.top_names, story.entities),
-            _missing(story.top_names, doc.entities.keys),
+            _missing(story.top_names, doc.sorted_entities),
             1.0 if shared else 0.0,
             1.0 if (doc.numbers and story.numbers and not shared) else 0.0,
         ]
@@ -1028,14 +962,17 @@ class StoryAssigner:
         keep = self.config.dormant_terms
         if keep <= 0:
             return
-        for attr, norm_attr in (("centroid", "c_norm"), ("title", "t_norm"), ("lede", "l_norm")):
+        for attr, norm_attr in (
+            ("centroid", "c_norm"),
+            ("entities", "e_norm"),
+            ("title", "t_norm"),
+            ("lede", "l_norm"),
+        ):
             vec: SortedVector = getattr(story, attr)
             if len(vec.ids) > 2 * keep:
                 vec, norm = sorted_vectors.cut(vec, keep)
                 setattr(story, attr, vec)
                 setattr(story, norm_attr, norm)
-        if len(story.entities) > 2 * keep:
-            story.entities, story.e_norm = _cut(story.entities, keep)
 
     def _index_story(self, story: _Story) -> None:
         """List the story in the index under all its index terms."""
@@ -1094,17 +1031,12 @@ class StoryAssigner:
         story.centroid, story.c_norm = sorted_vectors.add(
             story.centroid, story.c_norm, doc.sorted_terms, cfg.max_story_terms
         )
-        story.entities, story.e_norm = _accumulate(
-            story.entities, story.e_norm, *doc.entities, cfg.max_story_entities
+        story.entities, story.e_norm = sorted_vectors.add(
+            story.entities, story.e_norm, doc.sorted_entities, cfg.max_story_entities
         )
         story.title, story.t_norm = sorted_vectors.add(story.title, story.t_norm, doc.title, 100)
         story.lede, story.l_norm = sorted_vectors.add(story.lede, story.l_norm, doc.lede, 150)
-        # Weights only grow, so the new top names are among the old ones and the article's.
-        ents = story.entities
-        pool = {n: ents[n] for n in story.top_names if n in ents}
-        present = [n for n in doc.entities.keys if n in ents]
-        pool.update(zip(present, map(ents.__getitem__, present), strict=True))
-        story.top_names = _top_names(pool)
+        story.top_names = sorted_vectors.top_ids(story.entities, _TOP_NAMES)
         _add_numbers(story.numbers, doc.numbers, cfg.max_story_numbers)
         if len(doc.title.ids):
             story.titled += 1
@@ -1311,6 +1243,7 @@ class StoryAssigner:
         cfg = self.config
         for attr, norm_attr, keep in (
             ("centroid", "c_norm", cfg.max_story_terms),
+            ("entities", "e_norm", cfg.max_story_entities),
             ("title", "t_norm", 100),
             ("lede", "l_norm", 150),
         ):
@@ -1319,14 +1252,7 @@ class StoryAssigner:
             )
             setattr(survivor, attr, vec)
             setattr(survivor, norm_attr, norm)
-        survivor.entities, survivor.e_norm = _accumulate(
-            survivor.entities,
-            survivor.e_norm,
-            gone.entities.keys(),
-            gone.entities.values(),
-            cfg.max_story_entities,
-        )
-        survivor.top_names = _top_names(survivor.entities)
+        survivor.top_names = sorted_vectors.top_ids(survivor.entities, _TOP_NAMES)
         _add_numbers(survivor.numbers, gone.numbers, cfg.max_story_numbers)
         survivor.count += gone.count
         survivor.titled += gone.titled

@@ -124,6 +124,26 @@ def _unit_from_pairs(ids: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.nda
     return _from_pairs(ids, w / np.sqrt(sq))
 
 
+@njit(cache=True)
+def _count_in(ids: np.ndarray, query: np.ndarray) -> int:
+    found = 0
+    for x in query:
+        at = np.searchsorted(ids, x)
+        if at < ids.shape[0] and ids[at] == x:
+            found += 1
+    return found
+
+
+@njit(cache=True)
+def _top_ids(ids: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
+    best = np.empty(0, np.int64)
+    if ids.shape[0] == 0:
+        return best
+    # heaviest first; at a tie the greater id first
+    order = np.argsort(-w[::-1], kind="mergesort")[:k]
+    return ids[ids.shape[0] - 1 - order]
+
+
 def dot(a: SortedVector, b: SortedVector) -> float:
     """Dot product of two sorted vectors."""
     return _dot(a.ids, a.weights, b.ids, b.weights)
@@ -162,3 +182,13 @@ def unit_from_pairs(ids: np.ndarray, weights: np.ndarray) -> SortedVector:
         np.asarray(ids, np.int64), np.asarray(weights, np.float64)
     )
     return SortedVector(out_ids, out_weights)
+
+
+def count_in(vec: SortedVector, ids: np.ndarray) -> int:
+    """How many of ``ids`` are entries of ``vec``."""
+    return int(_count_in(vec.ids, ids))
+
+
+def top_ids(vec: SortedVector, k: int) -> np.ndarray:
+    """The ids of the ``k`` heaviest entries, heaviest first (at a tie the greater id first)."""
+    return _top_ids(vec.ids, vec.weights, k)

@@ -12,7 +12,6 @@ from pipeline.cluster import (
     _entity_keys,
     _heaviest_of,
     _term_positions,
-    _truncate,
     _unit_entries,
     capitalized_phrases,
 )
@@ -38,14 +37,6 @@ def test_entity_keys_match_the_phrases_and_repeat_the_same_way() -> None:
     expected = ["e:" + p for p in capitalized_phrases(TEXT)]
     assert _entity_keys(TEXT) == expected
     assert _entity_keys(TEXT) == expected  # second time from the table of known matches
-
-
-def test_truncate_keeps_the_heaviest_and_breaks_ties_by_key() -> None:
-    vec = {"a": 1.0, "b": 3.0, "c": 2.0, "d": 2.0, "e": 0.5}
-    assert list(_truncate(vec, 3)) == ["b", "c", "d"]
-    assert list(_truncate(vec, 2)) == ["b", "d"]  # of the tied c and d, the greater key stays
-    assert list(_truncate(vec, 10)) == ["a", "b", "c", "d", "e"]
-    assert _truncate(vec, 0) == {}
 
 
 def test_unit_entries_are_unit_length_heaviest_first_and_stable_on_ties() -> None:
