@@ -122,6 +122,8 @@ def test_a_story_record_keyed_by_term_is_read_into_sorted_vectors() -> None:
         "centroid": {"river": 0.5, "flood": 1.5},
         "title": {"flood": 1.0},
         "c_norm": math.sqrt(2.5),
+        "entities": {"e:marrow river": 1.0},
+        "top_names": ["e:marrow river"],
     }
     story = _Story.from_bytes(orjson.dumps(record))
     ids = key_ids(["river", "flood"]).tolist()
@@ -130,6 +132,9 @@ def test_a_story_record_keyed_by_term_is_read_into_sorted_vectors() -> None:
     assert by_id == {ids[0]: 0.5, ids[1]: 1.5}
     assert story.title.ids.tolist() == key_ids(["flood"]).tolist()
     assert len(story.lede.ids) == 0 and story.count == 2
+    names = key_ids(["e:marrow river"]).tolist()
+    assert story.top_names.tolist() == story.entities.ids.tolist() == names
     again = _Story.from_bytes(story.to_bytes())
     assert again.centroid.ids.tolist() == story.centroid.ids.tolist()
     assert again.centroid.weights.tolist() == story.centroid.weights.tolist()
+    assert again.top_names.tolist() == names
