@@ -228,12 +228,12 @@ def _heaviest_of(weights: np.ndarray, positions: list[int], keep: int) -> np.nda
 
 
 class _Entries(NamedTuple):
-    """A sparse vector of an article: its keys and their weights, in the order picked.
+    """An article's words or names with their unit weights, heaviest first.
 
-    An article's vectors are only read in order (dot products, sums into a story), never
-    looked up by key, so a list of keys and a flat array of weights serve where a dictionary
-    would hold a hash entry and a float object per entry. An article kept for split checks
-    costs less memory that way, and less time to free when its story is sealed.
+    The candidate index is queried with, and filled from, the first entries; the vectors
+    compared with stories and summed into them are the same entries sorted by term id
+    (:class:`~pipeline.sorted_vectors.SortedVector`). A list and a flat array keep an
+    article held for split checks small and quick to free.
     """
 
     keys: list[str]
