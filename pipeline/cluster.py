@@ -549,6 +549,7 @@ class StoryAssigner:
 
     def __init__(self, config: ClusterConfig | None = None) -> None:
         self.config = config or ClusterConfig()
+        sorted_vectors.warm_up()
         # document frequencies by bucket of the terms' stable ids (ClusterConfig.df_buckets)
         self._df = DocumentFrequencies(self.config.df_buckets)
         self._docs = 0

@@ -78,3 +78,11 @@ def test_cut_keeps_the_heaviest_and_the_greater_ids_among_ties() -> None:
     assert math.isclose(norm, math.sqrt(5.0))
     same, _ = sorted_vectors.cut(vec, 5)
     assert same is vec
+
+
+def test_warm_up_leaves_every_operation_ready() -> None:
+    sorted_vectors.warm_up()
+    sorted_vectors.warm_up()  # a second call does nothing
+    vec = sorted_vectors.from_pairs(np.array([3, 1]), np.array([1.0, 2.0]))
+    assert sorted_vectors.top_ids(vec, 1).tolist() == [1]
+    assert sorted_vectors.count_in(vec, np.array([1, 2, 3])) == 2
