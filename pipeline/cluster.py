@@ -276,6 +276,31 @@ def _missing(names: np.ndarray, other: SortedVector) -> float:
     return (len(names) - sorted_vectors.count_in(other, names)) / len(names)
 
 
+#: A story's vectors with the fields of their norms. A story's record writes each vector as
+#: ``<vector>_ids`` and ``<vector>_weights``.
+_STORY_VECTORS = (
+    ("centroid", "c_norm"),
+    ("entities", "e_norm"),
+    ("title", "t_norm"),
+    ("lede", "l_norm"),
+)
+#: Most entries a story's title and lede vectors keep (cut back on reaching twice as many).
+_STORY_TITLE_TERMS = 100
+_STORY_LEDE_TERMS = 150
+
+
+def _story_keeps(cfg: ClusterConfig) -> tuple[int, int, int, int]:
+    """How many entries each of :data:`_STORY_VECTORS` keeps, in that order."""
+    return (cfg.max_story_terms, cfg.max_story_entities, _STORY_TITLE_TERMS, _STORY_LEDE_TERMS)
+
+
+def _cosine(article: SortedVector, story: SortedVector, story_norm: float) -> float:
+    """Cosine of a unit article vector with a story vector of norm ``story_norm``."""
+    if story_norm == 0.0:
+        return 0.0
+    return sorted_vectors.dot(article, story) / story_norm
+
+
 def _opening_numbers(tokens: Iterable[str]) -> frozenset[str]:
     """The numbers among an article's title and opening tokens, four-digit years left out."""
     return frozenset(
@@ -408,42 +433,38 @@ class _Story:
     queued: bool = False
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps(
-            {
-                "id": self.id,
-                "seq": self.seq,
-                "first": self.first,
-                "last": self.last,
-                "count": self.count,
-                "centroid_ids": self.centroid.ids.tolist(),
-                "centroid_weights": self.centroid.weights.tolist(),
-                "entities_ids": self.entities.ids.tolist(),
-                "entities_weights": self.entities.weights.tolist(),
-                "title_ids": self.title.ids.tolist(),
-                "title_weights": self.title.weights.tolist(),
-                "outlets": self.outlets,
-                "titled": self.titled,
-                "dormant": self.dormant,
-                "merged_into": self.merged_into,
-                "indexed": self.indexed,
-                "c_norm": self.c_norm,
-                "e_norm": self.e_norm,
-                "t_norm": self.t_norm,
-                "lede_ids": self.lede.ids.tolist(),
-                "lede_weights": self.lede.weights.tolist(),
-                "l_norm": self.l_norm,
-                "top_names": self.top_names.tolist(),
-                "numbers": self.numbers,
-            }
-        )
+        record = {
+            "id": self.id,
+            "seq": self.seq,
+            "first": self.first,
+            "last": self.last,
+            "count": self.count,
+            "outlets": self.outlets,
+            "titled": self.titled,
+            "dormant": self.dormant,
+            "merged_into": self.merged_into,
+            "indexed": self.indexed,
+            "c_norm": self.c_norm,
+            "e_norm": self.e_norm,
+            "t_norm": self.t_norm,
+            "l_norm": self.l_norm,
+            "top_names": self.top_names.tolist(),
+            "numbers": self.numbers,
+        }
+        for name, _ in _STORY_VECTORS:
+            vec: SortedVector = getattr(self, name)
+            record[name + "_ids"] = vec.ids.tolist()
+            record[name + "_weights"] = vec.weights.tolist()
+        return orjson.dumps(record)
 
     @classmethod
     def from_bytes(cls, payload: bytes) -> _Story:
         data = orjson.loads(payload)
-        known = {f.name for f in fields(cls)} - set(_SORTED_FIELDS) - {"top_names"}
+        vectors = [name for name, _ in _STORY_VECTORS]
+        known = {f.name for f in fields(cls)} - set(vectors) - {"top_names"}
         # fields written by another version of this module are ignored
         story = cls(**{k: v for k, v in data.items() if k in known})
-        for name in _SORTED_FIELDS:
+        for name in vectors:
             old = data.get(name)
             if isinstance(old, dict):  # written by a version that keyed the vector by term
                 weights = np.fromiter(old.values(), np.float64, len(old))
@@ -460,11 +481,6 @@ class _Story:
         else:
             story.top_names = np.array(names, np.int64)
         return story
-
-
-#: The story vectors kept as :class:`SortedVector`, written as ``<name>_ids`` and
-#: ``<name>_weights`` in a story's record.
-_SORTED_FIELDS = ("centroid", "entities", "title", "lede")
 
 
 def article_terms(article: Article, config: ClusterConfig | None = None) -> ArticleTerms:
@@ -828,14 +844,10 @@ class StoryAssigner:
         """
         cfg = self.config
         if cos_c is None:
-            cos_c = self._centroid_cosine(doc, story)
-        cos_e = (
-            sorted_vectors.dot(doc.sorted_entities, story.entities) / story.e_norm
-            if story.e_norm
-            else 0.0
-        )
+            cos_c = _cosine(doc.sorted_terms, story.centroid, story.c_norm)
+        cos_e = _cosine(doc.sorted_entities, story.entities, story.e_norm)
         has_t = 1.0 if (len(doc.title.ids) and story.t_norm > 0.0) else 0.0
-        cos_t = sorted_vectors.dot(doc.title, story.title) / story.t_norm if has_t else 0.0
+        cos_t = _cosine(doc.title, story.title, story.t_norm)
         shared = bool(doc.numbers) and not doc.numbers.isdisjoint(story.numbers)
         gap = max(0.0, doc.time - story.last, story.first - doc.time) / 86400.0
         last_here = story.outlets.get(doc.outlet) if doc.outlet else None
@@ -857,7 +869,7 @@ class StoryAssigner:
             same,
             math.log(story.count + 1.0),
             0.0,
-            sorted_vectors.dot(doc.lede, story.lede) / story.l_norm if story.l_norm else 0.0,
+            _cosine(doc.lede, story.lede, story.l_norm),
             _missing(doc.top_names, story.entities),
             _missing(story.top_names, doc.sorted_entities),
             1.0 if shared else 0.0,
@@ -869,18 +881,11 @@ class StoryAssigner:
         cfg = self.config
         return _sigmoid(cfg.bias + sum(map(mul, cfg.weights, feats)))
 
-    @staticmethod
-    def _centroid_cosine(doc: _Doc, story: _Story) -> float:
-        """Cosine of the article's word vector with the story's centroid."""
-        if story.c_norm == 0.0:
-            return 0.0
-        return sorted_vectors.dot(doc.sorted_terms, story.centroid) / story.c_norm
-
     def _ranked(self, doc: _Doc) -> list[tuple[float, _Story]]:
         """Retrieved candidates with their centroid cosine, best first (ties: older first)."""
-        cosine = self._centroid_cosine
+        terms = doc.sorted_terms
         return sorted(
-            ((cosine(doc, s), s) for s in self._candidates(doc)),
+            ((_cosine(terms, s.centroid, s.c_norm), s) for s in self._candidates(doc)),
             key=lambda r: (-r[0], r[1].seq),
         )
 
@@ -964,12 +969,7 @@ class StoryAssigner:
         keep = self.config.dormant_terms
         if keep <= 0:
             return
-        for attr, norm_attr in (
-            ("centroid", "c_norm"),
-            ("entities", "e_norm"),
-            ("title", "t_norm"),
-            ("lede", "l_norm"),
-        ):
+        for attr, norm_attr in _STORY_VECTORS:
             vec: SortedVector = getattr(story, attr)
             if len(vec.ids) > 2 * keep:
                 vec, norm = sorted_vectors.cut(vec, keep)
@@ -1036,8 +1036,12 @@ class StoryAssigner:
         story.entities, story.e_norm = sorted_vectors.add(
             story.entities, story.e_norm, doc.sorted_entities, cfg.max_story_entities
         )
-        story.title, story.t_norm = sorted_vectors.add(story.title, story.t_norm, doc.title, 100)
-        story.lede, story.l_norm = sorted_vectors.add(story.lede, story.l_norm, doc.lede, 150)
+        story.title, story.t_norm = sorted_vectors.add(
+            story.title, story.t_norm, doc.title, _STORY_TITLE_TERMS
+        )
+        story.lede, story.l_norm = sorted_vectors.add(
+            story.lede, story.l_norm, doc.lede, _STORY_LEDE_TERMS
+        )
         story.top_names = sorted_vectors.top_ids(story.entities, _TOP_NAMES)
         _add_numbers(story.numbers, doc.numbers, cfg.max_story_numbers)
         if len(doc.title.ids):
@@ -1243,12 +1247,7 @@ class StoryAssigner:
     def _absorb(self, survivor: _Story, gone: _Story) -> None:
         """Move everything of ``gone`` into ``survivor``; ``gone`` points at it from now on."""
         cfg = self.config
-        for attr, norm_attr, keep in (
-            ("centroid", "c_norm", cfg.max_story_terms),
-            ("entities", "e_norm", cfg.max_story_entities),
-            ("title", "t_norm", 100),
-            ("lede", "l_norm", 150),
-        ):
+        for (attr, norm_attr), keep in zip(_STORY_VECTORS, _story_keeps(cfg), strict=True):
             vec, norm = sorted_vectors.add(
                 getattr(survivor, attr), getattr(survivor, norm_attr), getattr(gone, attr), keep
             )
