@@ -46,11 +46,17 @@ def _dot(a_ids: np.ndarray, a_w: np.ndarray, b_ids: np.ndarray, b_w: np.ndarray)
 
 
 @njit(cache=True)
-def _heaviest_in_order(w: np.ndarray, keep: int) -> np.ndarray:
-    """Positions of the ``keep`` heaviest of ``w``, in increasing order (ties: later stay)."""
-    n = w.shape[0]
+def _heaviest_first(w: np.ndarray, keep: int) -> np.ndarray:
+    """Positions of the ``keep`` heaviest of ``w``, heaviest first (ties: later first)."""
     backwards = np.argsort(-w[::-1], kind="mergesort")[:keep]
-    return np.sort(n - 1 - backwards)
+    return w.shape[0] - 1 - backwards
+
+
+@njit(cache=True)
+def _cut(ids: np.ndarray, w: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray, float]:
+    kept = np.sort(_heaviest_first(w, keep))
+    w_kept = w[kept]
+    return ids[kept], w_kept, np.sqrt(np.sum(w_kept * w_kept))
 
 
 @njit(cache=True)
@@ -84,18 +90,8 @@ def _add(
             j += 1
         k += 1
     if k > 2 * keep:
-        kept = _heaviest_in_order(w[:k], keep)
-        ids_kept = ids[kept]
-        w_kept = w[kept]
-        return ids_kept, w_kept, np.sqrt(np.sum(w_kept * w_kept))
+        return _cut(ids[:k], w[:k], keep)
     return ids[:k].copy(), w[:k].copy(), np.sqrt(max(sq, 0.0))
-
-
-@njit(cache=True)
-def _cut(ids: np.ndarray, w: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray, float]:
-    kept = _heaviest_in_order(w, keep)
-    w_kept = w[kept]
-    return ids[kept], w_kept, np.sqrt(np.sum(w_kept * w_kept))
 
 
 @njit(cache=True)
@@ -132,16 +128,6 @@ def _count_in(ids: np.ndarray, query: np.ndarray) -> int:
         if at < ids.shape[0] and ids[at] == x:
             found += 1
     return found
-
-
-@njit(cache=True)
-def _top_ids(ids: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
-    best = np.empty(0, np.int64)
-    if ids.shape[0] == 0:
-        return best
-    # heaviest first; at a tie the greater id first
-    order = np.argsort(-w[::-1], kind="mergesort")[:k]
-    return ids[ids.shape[0] - 1 - order]
 
 
 def dot(a: SortedVector, b: SortedVector) -> float:
@@ -191,7 +177,7 @@ def count_in(vec: SortedVector, ids: np.ndarray) -> int:
 
 def top_ids(vec: SortedVector, k: int) -> np.ndarray:
     """The ids of the ``k`` heaviest entries, heaviest first (at a tie the greater id first)."""
-    return _top_ids(vec.ids, vec.weights, k)
+    return vec.ids[_heaviest_first(vec.weights, k)]
 
 
 _warm = False

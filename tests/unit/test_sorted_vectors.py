@@ -78,6 +78,9 @@ def test_cut_keeps_the_heaviest_and_the_greater_ids_among_ties() -> None:
     assert math.isclose(norm, math.sqrt(5.0))
     same, _ = sorted_vectors.cut(vec, 5)
     assert same is vec
+    # the top ids follow the same rule, heaviest first
+    assert sorted_vectors.top_ids(vec, 3).tolist() == [2, 4, 3]
+    assert sorted_vectors.top_ids(EMPTY, 3).tolist() == []
 
 
 def test_warm_up_leaves_every_operation_ready() -> None:
