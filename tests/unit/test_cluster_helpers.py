@@ -11,10 +11,12 @@ from pipeline.cluster import (
     StoryAssigner,
     _entity_keys,
     _heaviest_of,
+    _Story,
     _term_positions,
     _unit_entries,
     capitalized_phrases,
 )
+from pipeline.minhash import key_ids
 from schemas.records import Article
 
 TEXT = (
@@ -110,9 +112,6 @@ def test_restored_counts_give_the_same_vectors_and_records() -> None:
 
 
 def test_a_story_record_keyed_by_term_is_read_into_sorted_vectors() -> None:
-    from pipeline.cluster import _Story
-    from pipeline.minhash import key_ids
-
     record = {
         "id": "s-1",
         "seq": 1,
