@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import aiohttp
 
-from pipeline.abstractive import GroundingConfig, apply_rewrite, build_messages
+from pipeline.summaries.grounding import GroundingConfig, apply_rewrite, build_messages
 from schemas import Article, DedupVerdict, StoryUpdate
 
 log = logging.getLogger(__name__)

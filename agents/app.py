@@ -26,14 +26,14 @@ from agents.offsets import GroupOffsets, bootstrap_of
 from agents.settings import Settings
 from agents.watchdog import StallWatch
 from agents.web import register_views
-from pipeline.cluster import ClusterConfig, StoryAssigner, article_terms
-from pipeline.dedup import DedupConfig, sign_articles
-from pipeline.dedup_bands import BandOwner, DedupHome
+from pipeline.assignment.assigner import ClusterConfig, StoryAssigner, article_terms
+from pipeline.common.errors import BadInput
+from pipeline.dedup.bands import BandOwner, DedupHome
+from pipeline.dedup.index import DedupConfig, sign_articles
 from pipeline.engine import summarize_story_with
-from pipeline.errors import BadInput
-from pipeline.normalize import NormalizeConfig, normalize, parse_raw
-from pipeline.stories import RefreshSchedule, StoryBook
-from pipeline.summarize import SummaryConfig
+from pipeline.normalization.normalize import NormalizeConfig, normalize, parse_raw
+from pipeline.summaries.book import RefreshSchedule, StoryBook
+from pipeline.summaries.summarize import SummaryConfig
 from schemas import (
     ALL_TOPICS,
     ARTICLES_DEDUPED,

@@ -23,7 +23,7 @@ from agents.app import Storystream, build_app
 from agents.broker import EmbeddedBroker, free_port
 from agents.jsonl import read_jsonl
 from agents.settings import Settings
-from pipeline.stories import member_key
+from pipeline.summaries.book import member_key
 from schemas import DeadLetter, StoryAssignment, StoryUpdate
 
 console = Console(highlight=False)

@@ -9,8 +9,8 @@ from typing import Any
 
 import orjson
 
-from pipeline.cluster import StoryAssigner, article_terms
-from pipeline.cluster_fit import article_from_row, replay_order
+from pipeline.assignment.assigner import StoryAssigner, article_terms
+from pipeline.assignment.fit import article_from_row, replay_order
 from pipeline.evaluation import FinalStories, bcubed, cluster_count, pairwise
 from schemas.records import DedupVerdict, RawArticle
 
@@ -23,7 +23,7 @@ def load_corpus(path: Path) -> list[dict[str, Any]]:
 
 def _normalizer() -> Any:
     try:
-        from pipeline.normalize import normalize
+        from pipeline.normalization.normalize import normalize
     except Exception:  # noqa: BLE001 - the stage may not exist in this checkout
         return None
     return normalize
@@ -31,7 +31,7 @@ def _normalizer() -> Any:
 
 def _deduplicator() -> Any:
     try:
-        from pipeline.dedup import Deduplicator
+        from pipeline.dedup.index import Deduplicator
 
         return Deduplicator()
     except Exception:  # noqa: BLE001 - the stage may not exist in this checkout

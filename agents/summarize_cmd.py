@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.jsonl import read_jsonl
-from pipeline.errors import BadInput
-from pipeline.normalize import normalize
-from pipeline.summarize import SummaryConfig, strip_markers, summarize_story
-from pipeline.text import stable_hash
+from pipeline.common.errors import BadInput
+from pipeline.common.text import stable_hash
+from pipeline.normalization.normalize import normalize
+from pipeline.summaries.summarize import SummaryConfig, strip_markers, summarize_story
 from schemas.records import Article, DedupVerdict, RawArticle, SchemaError, StoryUpdate
 
 

@@ -30,8 +30,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.cluster import ClusterConfig, StoryAssigner, article_terms  # noqa: E402
-from pipeline.cluster_fit import article_from_row, replay_order  # noqa: E402
+from pipeline.assignment.assigner import ClusterConfig, StoryAssigner, article_terms  # noqa: E402
+from pipeline.assignment.fit import article_from_row, replay_order  # noqa: E402
 from schemas.records import (  # noqa: E402
     Article,
     ArticleTerms,

@@ -37,8 +37,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.errors import BadInput  # noqa: E402
-from pipeline.normalize import normalize, parse_raw  # noqa: E402
+from pipeline.common.errors import BadInput  # noqa: E402
+from pipeline.normalization.normalize import normalize, parse_raw  # noqa: E402
 from schemas.records import RawArticle  # noqa: E402
 from tests.mojibake import shown_through  # noqa: E402
 

@@ -33,15 +33,15 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.dedup import BandIndex, DedupConfig, Deduplicator, sign_articles  # noqa: E402
-from pipeline.dedup_bands import BandOwner, DedupHome  # noqa: E402
-from pipeline.minhash import (  # noqa: E402
+from pipeline.common.text import stable_hash  # noqa: E402
+from pipeline.dedup.bands import BandOwner, DedupHome  # noqa: E402
+from pipeline.dedup.index import BandIndex, DedupConfig, Deduplicator, sign_articles  # noqa: E402
+from pipeline.dedup.minhash import (  # noqa: E402
     band_keys,
     shingle_hashes_reference,
     signatures,
     to_lean,
 )
-from pipeline.text import stable_hash  # noqa: E402
 from schemas.records import Article  # noqa: E402
 
 KINDS = ("resend", "revision", "syndicated", "light_edit")

@@ -48,8 +48,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import pipeline.cluster_fit as cf  # noqa: E402
-from pipeline.cluster import FEATURE_NAMES, ClusterConfig, StoryAssigner  # noqa: E402
+import pipeline.assignment.fit as cf  # noqa: E402
+from pipeline.assignment.assigner import FEATURE_NAMES, ClusterConfig, StoryAssigner  # noqa: E402
 from schemas.records import Article, DedupVerdict  # noqa: E402
 
 EMB_NAMES = ("emb_centroid", "emb_best_member", "emb_headline")

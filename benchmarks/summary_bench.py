@@ -36,11 +36,11 @@ import numpy as np
 import orjson
 from rouge_score import rouge_scorer
 
-from pipeline.errors import BadInput
-from pipeline.normalize import normalize
-from pipeline.summarize import SummaryConfig, strip_markers, summarize_story, terms_of
-from pipeline.summary_clean import clean_sentence, is_caption_paragraph
-from pipeline.text import split_sentences
+from pipeline.common.errors import BadInput
+from pipeline.common.text import split_sentences
+from pipeline.normalization.normalize import normalize
+from pipeline.summaries.clean import clean_sentence, is_caption_paragraph
+from pipeline.summaries.summarize import SummaryConfig, strip_markers, summarize_story, terms_of
 from schemas.records import Article, DedupVerdict, RawArticle, StoryUpdate
 
 

@@ -6,12 +6,12 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pipeline.cluster import ClusterConfig, StoryAssigner
-from pipeline.dedup import DedupConfig, Deduplicator
-from pipeline.errors import BadInput
-from pipeline.normalize import NormalizeConfig, normalize, parse_raw
-from pipeline.stories import StoryBook
-from pipeline.summarize import SummaryConfig, summarize_story
+from pipeline.assignment.assigner import ClusterConfig, StoryAssigner
+from pipeline.common.errors import BadInput
+from pipeline.dedup.index import DedupConfig, Deduplicator
+from pipeline.normalization.normalize import NormalizeConfig, normalize, parse_raw
+from pipeline.summaries.book import StoryBook
+from pipeline.summaries.summarize import SummaryConfig, summarize_story
 from schemas import Article, DedupVerdict, RawArticle, StoryAssignment, StoryUpdate
 
 EXPIRE_EVERY = 256

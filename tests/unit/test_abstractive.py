@@ -7,8 +7,8 @@ import pytest
 from aiohttp import web
 
 from agents.abstractive import AbstractiveBackend
-from pipeline.abstractive import apply_rewrite, cite, unsupported_sentences
-from pipeline.summarize import summarize_story
+from pipeline.summaries.grounding import apply_rewrite, cite, unsupported_sentences
+from pipeline.summaries.summarize import summarize_story
 from schemas import Article, DedupVerdict, Section
 
 TEXTS = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.cluster import ClusterConfig, StoryAssigner, article_terms
+from pipeline.assignment.assigner import ClusterConfig, StoryAssigner, article_terms
 from schemas.records import Article, ArticleTerms, DedupedArticle, DedupVerdict
 
 STORIES = {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.cluster import ClusterConfig, StoryAssigner, capitalized_phrases
-from pipeline.text import stable_hash
+from pipeline.assignment.assigner import ClusterConfig, StoryAssigner, capitalized_phrases
+from pipeline.common.text import stable_hash
 from schemas.records import Article, DedupVerdict
 
 DAY = 86400.0
@@ -358,7 +358,7 @@ CRASH_B = (
 
 
 def _numbers_index() -> tuple[int, int]:
-    from pipeline.cluster import FEATURE_NAMES
+    from pipeline.assignment.assigner import FEATURE_NAMES
 
     return FEATURE_NAMES.index("numbers_shared"), FEATURE_NAMES.index("numbers_disjoint")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from test_cluster import FLOOD, ROBOT, T0, TRIAL, art
 
-from pipeline.cluster import FEATURE_NAMES, ClusterConfig
-from pipeline.cluster_fit import (
+from pipeline.assignment.assigner import FEATURE_NAMES, ClusterConfig
+from pipeline.assignment.fit import (
     PairSet,
     fit_logistic,
     online_scores,
@@ -65,7 +65,7 @@ def test_tune_weights_keeps_a_configuration_that_is_already_right() -> None:
 def test_priors_are_put_back_after_a_fit_and_left_alone_by_the_search() -> None:
     from dataclasses import replace
 
-    from pipeline.cluster_fit import PRIORS, with_priors
+    from pipeline.assignment.fit import PRIORS, with_priors
 
     base = ClusterConfig()
     gap = FEATURE_NAMES.index("log_gap_days")
@@ -101,7 +101,7 @@ def test_online_scores_follow_the_dedup_verdicts_when_given() -> None:
 def test_load_corpus_gives_articles_labels_and_verdicts_in_replay_order(tmp_path) -> None:
     import orjson
 
-    from pipeline.cluster_fit import load_corpus
+    from pipeline.assignment.fit import load_corpus
 
     rows = [
         {"id": 2, "title": "B", "text": FLOOD[1], "published": "2020-01-02", "event": "f"},

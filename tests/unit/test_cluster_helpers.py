@@ -7,7 +7,7 @@ import math
 import numpy as np
 import orjson
 
-from pipeline.cluster import (
+from pipeline.assignment.assigner import (
     StoryAssigner,
     _entity_keys,
     _heaviest_of,
@@ -16,7 +16,7 @@ from pipeline.cluster import (
     _unit_entries,
     capitalized_phrases,
 )
-from pipeline.minhash import key_ids
+from pipeline.dedup.minhash import key_ids
 from schemas.records import Article
 
 TEXT = (

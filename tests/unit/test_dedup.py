@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from pipeline.dedup import DedupConfig, Deduplicator
+from pipeline.dedup.index import DedupConfig, Deduplicator
 from schemas.records import Article
 
 DAY = 86400.0
@@ -300,7 +300,7 @@ def test_copy_of_first_version_found_after_revision(dedup: Deduplicator) -> None
 def test_band_index_matches_a_dict_multimap() -> None:
     import numpy as np
 
-    from pipeline.dedup import BandIndex
+    from pipeline.dedup.index import BandIndex
 
     rng = np.random.default_rng(3)
     bands = 6

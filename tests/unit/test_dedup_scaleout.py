@@ -8,8 +8,8 @@ from collections import deque
 import numpy as np
 import pytest
 
-from pipeline.dedup import DedupConfig, Deduplicator
-from pipeline.dedup_bands import (
+from pipeline.common.text import stable_hash
+from pipeline.dedup.bands import (
     BandOwner,
     DedupHome,
     band_owner,
@@ -18,8 +18,8 @@ from pipeline.dedup_bands import (
     probe_routes,
     verdict_from_matches,
 )
-from pipeline.minhash import band_keys, signatures
-from pipeline.text import stable_hash
+from pipeline.dedup.index import DedupConfig, Deduplicator
+from pipeline.dedup.minhash import band_keys, signatures
 from schemas.bands import BandAnswer, BandProbe, BandWatermark, decode_band_message
 from schemas.records import Article
 from tests.unit.test_dedup import art, edit_words, make_text

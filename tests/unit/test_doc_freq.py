@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.doc_freq import DocumentFrequencies
+from pipeline.assignment.doc_freq import DocumentFrequencies
 
 
 def _replay(records: list[tuple[str, bytes | None]]) -> DocumentFrequencies:

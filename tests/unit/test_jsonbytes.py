@@ -6,7 +6,7 @@ import tracemalloc
 
 import orjson
 
-from pipeline.jsonbytes import json_bytes
+from pipeline.common.jsonbytes import json_bytes
 
 VALUE = {"story": "s-1f2e3d", "score": 0.75, "new": False, "related": ["s-a", "s-b"]}
 

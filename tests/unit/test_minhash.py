@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from datasketch import LeanMinHash, MinHash
 
-from pipeline.minhash import (
+from pipeline.dedup.minhash import (
     band_keys,
     batch_shingles,
     minhash_from_hashes,

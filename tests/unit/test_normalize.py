@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from pipeline.errors import BadInput
-from pipeline.normalize import NormalizeConfig, normalize, parse_raw
-from pipeline.text import stable_hash
+from pipeline.common.errors import BadInput
+from pipeline.common.text import stable_hash
+from pipeline.normalization.normalize import NormalizeConfig, normalize, parse_raw
 from schemas.records import RawArticle
 from tests.mojibake import shown_through
 
@@ -301,7 +301,7 @@ def test_spam_between_whole_words_keeps_the_space():
 
 
 def test_clean_text_skips_the_expensive_repairs(monkeypatch):
-    from pipeline import encoding
+    from pipeline.normalization import encoding
 
     def boom(*a, **k):
         raise AssertionError("repair ran on clean text")

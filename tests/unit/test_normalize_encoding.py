@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.encoding import (
+from pipeline.normalization.encoding import (
     needs_repair,
     repair_legacy_cjk,
     repair_text,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.spam import main_script, remove_spam
+from pipeline.normalization.spam import main_script, remove_spam
 
 RUN = "바다이야기슬롯"
 

@@ -8,7 +8,7 @@ from importlib import resources
 import orjson
 import pytest
 
-from pipeline.normalize import normalize, parse_raw
+from pipeline.normalization.normalize import normalize, parse_raw
 from schemas import Article
 
 HANGUL = re.compile("[\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")

@@ -7,8 +7,8 @@ import random
 
 import numpy as np
 
-from pipeline import sorted_vectors
-from pipeline.sorted_vectors import EMPTY, SortedVector
+from pipeline.assignment import sorted_vectors
+from pipeline.assignment.sorted_vectors import EMPTY, SortedVector
 
 
 def _vector(rng: random.Random, n: int, ids: range = range(1000)) -> dict[int, float]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.stories import RefreshSchedule, StoryBook
+from pipeline.summaries.book import RefreshSchedule, StoryBook
 from schemas import Article, DedupVerdict, StoryAssignment, StoryUpdate
 
 

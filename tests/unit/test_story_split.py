@@ -7,11 +7,11 @@ from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import squareform
 
 from agents.readmodel import ReadModel
-from pipeline.cluster import ClusterConfig, StoryAssigner
+from pipeline.assignment.assigner import ClusterConfig, StoryAssigner
+from pipeline.assignment.splits import _top_cut, row_cosines, split_by_cosines
+from pipeline.dedup.minhash import key_ids
 from pipeline.evaluation import FinalStories
-from pipeline.minhash import key_ids
-from pipeline.stories import StoryBook
-from pipeline.story_split import _top_cut, row_cosines, split_by_cosines
+from pipeline.summaries.book import StoryBook
 from schemas.records import Article, DedupVerdict, StoryAssignment, StorySplit
 from tests.unit.test_stories import _fake_summary
 

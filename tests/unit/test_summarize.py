@@ -6,17 +6,17 @@ import re
 
 import pytest
 
-from pipeline import summarize
-from pipeline.errors import BadInput
-from pipeline.summarize import (
+from pipeline.common.errors import BadInput
+from pipeline.common.text import split_sentences
+from pipeline.summaries import summarize
+from pipeline.summaries.clean import clean_sentence, is_future, is_quote
+from pipeline.summaries.summarize import (
     SummaryConfig,
     clean_title,
     strip_markers,
     summarize_story,
     terms_of,
 )
-from pipeline.summary_clean import clean_sentence, is_future, is_quote
-from pipeline.text import split_sentences
 from schemas.records import Article, DedupVerdict, RelatedStory, StoryUpdate
 
 DAY = 86400.0

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from agents.summarize_cmd import run_summarize
-from pipeline.errors import BadInput
+from pipeline.common.errors import BadInput
 from schemas.records import StoryUpdate
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import orjson
 
-from pipeline import encoding, furniture, normalize_meta, spam
-from pipeline.errors import BadInput
-from pipeline.text import split_sentences, stable_hash, words
+from pipeline.common.errors import BadInput
+from pipeline.common.text import split_sentences, stable_hash, words
+from pipeline.normalization import encoding, furniture, metadata, spam
 from schemas.records import Article, RawArticle, SchemaError
 
 __all__ = ["NormalizeConfig", "normalize", "parse_raw"]
@@ -45,7 +45,7 @@ class NormalizeConfig:
     remove_spam: bool = True
     strip_furniture: bool = True
     html_min_text_chars: int = 1
-    date_languages: tuple[str, ...] = normalize_meta.DATE_LANGUAGES
+    date_languages: tuple[str, ...] = metadata.DATE_LANGUAGES
     legacy_max_chars: int = 400_000
 
 
@@ -104,7 +104,7 @@ def normalize(
     if not content.strip():
         raise BadInput("empty text")
 
-    url = normalize_meta.canonical_url(raw.url)
+    url = metadata.canonical_url(raw.url)
     repairs: list[str] = []
     title = raw.title.strip() if raw.title and raw.title.strip() else None
     authors = [a.strip() for a in raw.authors if a and a.strip()]
@@ -112,9 +112,9 @@ def normalize(
     ctype = (raw.content_type or "").lower()
 
     if "html" in ctype or _looks_like_html(content):
-        from pipeline import normalize_html
+        from pipeline.normalization import html
 
-        page = normalize_html.extract(content, url=raw.url)
+        page = html.extract(content, url=raw.url)
         if page is None or len(page.text.strip()) < cfg.html_min_text_chars:
             raise BadInput("no article text found in the HTML page")
         content = page.text
@@ -172,7 +172,7 @@ def normalize(
         raise BadInput("no article text left after removing page furniture")
 
     clean = "\n".join(lines)
-    outlet = (raw.outlet or "").strip() or normalize_meta.outlet_from_url(url) or "unknown"
+    outlet = (raw.outlet or "").strip() or metadata.outlet_from_url(url) or "unknown"
     if title is not None:
         if cfg.repair_encoding and encoding.needs_repair(title):
             title = encoding.repair_text(title).text
@@ -180,7 +180,7 @@ def normalize(
     else:
         title = _title_from_text(lines, cfg.title_max_chars)
 
-    published = normalize_meta.parse_published(published_text, cfg.date_languages)
+    published = metadata.parse_published(published_text, cfg.date_languages)
     source = "given"
     if published is None:
         published = float(received_at)
@@ -193,7 +193,7 @@ def normalize(
         outlet=outlet,
         title=title,
         text=clean,
-        lang=normalize_meta.detect_language(
+        lang=metadata.detect_language(
             clean, sample_chars=cfg.lang_sample_chars, english_ratio=cfg.english_stopword_ratio
         ),
         published=published,

@@ -5,7 +5,7 @@ and revisions from its own state, and sends every other article's LSH band keys 
 partitions that own them. A *band owner* (a partition of ``dedup.bands``) answers a probe once
 the watermark of every home has passed it, with the verified copies among the earlier articles
 that share one of its bands. The home decides when every owner it probed has answered, with the
-same rule as the single-partition :class:`~pipeline.dedup.Deduplicator`.
+same rule as the single-partition :class:`~pipeline.dedup.index.Deduplicator`.
 
 Both roles are plain state machines: the agents feed them messages and send what they return,
 and write their ``drain_changes`` to changelogged tables.
@@ -23,7 +23,9 @@ from typing import Any
 import numpy as np
 import orjson
 
-from pipeline.dedup import (
+from pipeline.common.jsonbytes import json_bytes
+from pipeline.common.text import stable_hash
+from pipeline.dedup.index import (
     ChangeRecords,
     DedupConfig,
     IdentityIndex,
@@ -32,8 +34,6 @@ from pipeline.dedup import (
     is_copy,
     note_revision,
 )
-from pipeline.jsonbytes import json_bytes
-from pipeline.text import stable_hash
 from schemas.bands import BandAnswer, BandDecision, BandMatch, BandProbe, BandWatermark
 from schemas.records import Article, DedupVerdict
 
@@ -112,7 +112,7 @@ class BandOwner(ChangeRecords):
     Probes are answered in order-key order once the minimum watermark over all ``homes`` has
     passed them: every earlier probe has then arrived here, whatever the arrival order across
     partitions was. A probe sees the earlier articles sharing one of its keys, verified with
-    :func:`~pipeline.dedup.is_copy`. An answer waits until the root of its best match is known
+    :func:`~pipeline.dedup.index.is_copy`. An answer waits until the root of its best match is known
     (homes send decisions here); a candidate is always earlier than the probe, so this never
     waits on the probe itself, and ``root_wait_seconds`` bounds the wait in any case.
     Stored texts are keyed by (article id, version): version 0 is the article as first probed,

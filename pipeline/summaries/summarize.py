@@ -12,15 +12,15 @@ from functools import lru_cache
 import numpy as np
 from scipy import sparse
 
-from pipeline.errors import BadInput
-from pipeline.summary_clean import (
+from pipeline.common.errors import BadInput
+from pipeline.common.text import STOPWORDS, split_sentences, words
+from pipeline.summaries.clean import (
     clean_sentence,
     is_caption_paragraph,
     is_future,
     is_quote,
     strip_dateline,
 )
-from pipeline.text import STOPWORDS, split_sentences, words
 from schemas.records import (
     Article,
     CitedText,

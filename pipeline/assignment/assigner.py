@@ -17,13 +17,13 @@ from typing import NamedTuple
 import numpy as np
 import orjson
 
-from pipeline import sorted_vectors
-from pipeline.doc_freq import DocumentFrequencies
-from pipeline.jsonbytes import json_bytes
-from pipeline.minhash import key_ids
-from pipeline.sorted_vectors import EMPTY, SortedVector
-from pipeline.story_split import row_cosines, split_by_cosines
-from pipeline.text import STOPWORDS, WORD_RE, stable_hash
+from pipeline.assignment import sorted_vectors
+from pipeline.assignment.doc_freq import DocumentFrequencies
+from pipeline.assignment.sorted_vectors import EMPTY, SortedVector
+from pipeline.assignment.splits import row_cosines, split_by_cosines
+from pipeline.common.jsonbytes import json_bytes
+from pipeline.common.text import STOPWORDS, WORD_RE, stable_hash
+from pipeline.dedup.minhash import key_ids
 from schemas.records import Article, ArticleTerms, DedupVerdict, StoryAssignment, StorySplit
 
 # A capitalized phrase: capitalized words, optionally joined by "of"/"de"/"the"/... . Periods
@@ -150,7 +150,7 @@ class ClusterConfig:
         max_group_size: related groups do not grow past this many stories by linking (keeps
             groups meaningful and the cost of listing them bounded).
         split_sizes: story sizes (articles with their own vectors) at which the story is
-            checked for telling two events as one (see :mod:`pipeline.story_split`). A story
+            checked for telling two events as one (see :mod:`pipeline.assignment.splits`). A story
             keeps its articles' vectors until it outgrows the last size or goes dormant.
         split_min_side: fewest articles on either side of a split.
         split_max_ratio: a split stands when the two sides resemble each other less than this
@@ -233,7 +233,7 @@ class _Entries(NamedTuple):
 
     The candidate index is queried with, and filled from, the first entries; the vectors
     compared with stories and summed into them are the same entries sorted by term id
-    (:class:`~pipeline.sorted_vectors.SortedVector`). A list and a flat array keep an
+    (:class:`~pipeline.assignment.sorted_vectors.SortedVector`). A list and a flat array keep an
     article held for split checks small and quick to free.
     """
 
@@ -544,7 +544,7 @@ class StoryAssigner:
     names (terms listed for too many active stories are skipped). Candidates are ranked by
     the shared weight, the best get the centroid cosine, and the best of those are scored by
     a logistic model over :data:`FEATURE_NAMES` (weights fitted on the dev corpora with
-    :mod:`pipeline.cluster_fit`). The article joins the most probable candidate when the
+    :mod:`pipeline.assignment.fit`). The article joins the most probable candidate when the
     probability reaches ``join_probability``, else it starts a story. Another candidate the
     article also fits whose centroid has converged with the chosen story's is merged into
     the older of the two. Candidates whose centroids are close enough are linked into the
@@ -555,7 +555,7 @@ class StoryAssigner:
 
     State is exposed as key/value records (``drain_changes``/``restore``):
     ``n`` global counters, ``df:<seq>``/``dp:<page>`` document frequencies (see
-    :class:`~pipeline.doc_freq.DocumentFrequencies`), ``s:<story>`` stories,
+    :class:`~pipeline.assignment.doc_freq.DocumentFrequencies`), ``s:<story>`` stories,
     ``g:<group>`` the members of a related-story group (none for a story alone in its own),
     ``a:<article>`` the story of each article, ``d:<delivery>`` answers already given
     (while ``answer_memo_seconds`` have not passed).

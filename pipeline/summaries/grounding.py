@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 import orjson
 
-from pipeline.text import content_words
+from pipeline.common.text import content_words
 from schemas import Article, DedupVerdict, Section, StoryUpdate
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")

@@ -10,7 +10,7 @@ from typing import Any
 
 import courlan
 
-from pipeline.text import STOPWORDS
+from pipeline.common.text import STOPWORDS
 
 _WORD = re.compile(r"[a-z']+")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from pipeline.cluster import FEATURE_NAMES, ClusterConfig, StoryAssigner
+from pipeline.assignment.assigner import FEATURE_NAMES, ClusterConfig, StoryAssigner
 from pipeline.evaluation import FinalStories, bcubed, pairwise
 from schemas.records import Article, DedupVerdict
 
@@ -42,7 +42,7 @@ def replay_order(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def normalized_article(row: dict[str, Any]) -> Article:
     """The row through the normalize stage (as the live pipeline sees it), else built directly."""
     try:
-        from pipeline.normalize import normalize
+        from pipeline.normalization.normalize import normalize
         from schemas.records import RawArticle
 
         raw = RawArticle.from_dict({**row, "id": str(row["id"])})
@@ -247,7 +247,7 @@ def load_corpus(path: str, normalize: bool, dedup: bool) -> list[tuple[Any, ...]
     build = normalized_article if normalize else article_from_row
     deduplicator = None
     if dedup:
-        from pipeline.dedup import Deduplicator
+        from pipeline.dedup.index import Deduplicator
 
         deduplicator = Deduplicator()
     out: list[tuple[Any, ...]] = []
@@ -271,7 +271,7 @@ def _line(name: str, s: dict[str, Any]) -> str:
 def main(argv: list[str]) -> int:
     """Fit on the corpora given as paths; print weights and online scores per corpus.
 
-    Usage: ``python -m pipeline.cluster_fit [--normalize] [--dedup] [--tune] [--from-config]
+    Usage: ``python -m pipeline.assignment.fit [--normalize] [--dedup] [--tune] [--from-config]
     [--no-loo] [key=value ...] CORPUS.jsonl ...`` (``key=value`` overrides a ClusterConfig
     number). ``--normalize`` and ``--dedup`` replay the corpora through those stages first, as
     the eval does. The :data:`PRIORS` weights keep their configured values. ``--tune`` follows

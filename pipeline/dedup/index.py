@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import orjson
 
-from pipeline.jsonbytes import json_bytes
-from pipeline.minhash import band_keys, signatures
-from pipeline.text import stable_hash
+from pipeline.common.jsonbytes import json_bytes
+from pipeline.common.text import stable_hash
+from pipeline.dedup.minhash import band_keys, signatures
 from schemas.records import Article, DedupVerdict
 
 # Choice of parameters, measured with benchmarks/dup_bench.py on the shared corpora (1,572

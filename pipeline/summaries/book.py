@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from pipeline.jsonbytes import json_bytes
-from pipeline.text import stable_hash
+from pipeline.common.jsonbytes import json_bytes
+from pipeline.common.text import stable_hash
 from schemas import Article, DedupVerdict, RelatedStory, StoryAssignment, StoryUpdate
 
 Member = tuple[Article, DedupVerdict]
