@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 from rouge_score import rouge_scorer
 
-from agents.summarize_cmd import load_story, run_summarize
+from agents.cli.summarize import load_story, run_summarize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from summary_bench import lead, lexrank  # noqa: E402

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiokafka import TopicPartition
 
-import agents.app
+import agents.faust_app
 
 
 class StuckConsumer:
@@ -43,7 +43,7 @@ class StuckConsumer:
 def test_a_stopping_worker_does_not_wait_forever_for_unacknowledged_events(
     offline_app: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(agents.app, "SHUTDOWN_ACK_WAIT", 0.2)
+    monkeypatch.setattr(agents.faust_app, "SHUTDOWN_ACK_WAIT", 0.2)
     app = offline_app()
     consumer = StuckConsumer()
     app._consumer = consumer

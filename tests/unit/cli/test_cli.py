@@ -9,8 +9,8 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from agents.cli import cli
-from agents.ingest import iter_source
+from agents.cli.commands import cli
+from agents.cli.ingest import iter_source
 from agents.offsets import bootstrap_of
 
 runner = CliRunner()

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from agents.summarize_cmd import run_summarize
+from agents.cli.summarize import run_summarize
 from pipeline.common.errors import BadInput
 from schemas.records import StoryUpdate
 
@@ -16,7 +16,7 @@ from schemas.records import StoryUpdate
 def _story():
     """The made-up story of the summarize tests (loaded by path: tests are not a package)."""
     spec = importlib.util.spec_from_file_location(
-        "summarize_story_fixture", Path(__file__).with_name("test_summarize.py")
+        "summarize_story_fixture", Path(__file__).parents[1] / "summaries" / "test_summarize.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -7,7 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from agents.replay import normalize_file, replay
+from agents.cli.replay import normalize_file, replay
 
 
 def _peak_rss_mib() -> float:

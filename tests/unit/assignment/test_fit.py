@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from test_cluster import FLOOD, ROBOT, T0, TRIAL, art
+from test_assigner import FLOOD, ROBOT, T0, TRIAL, art
 
 from pipeline.assignment.assigner import FEATURE_NAMES, ClusterConfig
 from pipeline.assignment.fit import (

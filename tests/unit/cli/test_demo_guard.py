@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from agents.demo import DeadlineGuard
+from agents.cli.demo import DeadlineGuard
 
 
 def test_the_guard_fires_while_the_caller_is_blocked() -> None:

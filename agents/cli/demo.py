@@ -19,9 +19,10 @@ import faust
 import orjson
 from rich.console import Console
 
-from agents.app import Storystream, build_app
+from agents.app import build_app
 from agents.broker import EmbeddedBroker, free_port
-from agents.jsonl import read_jsonl
+from agents.cli.jsonl import read_jsonl
+from agents.runtime import Storystream
 from agents.settings import Settings
 from pipeline.summaries.book import member_key
 from schemas import DeadLetter, StoryAssignment, StoryUpdate

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import orjson
 
-from agents.eval_cmd import format_report, load_corpus, run_eval
+from agents.cli.eval import format_report, load_corpus, run_eval
 
 ROWS = [
     {

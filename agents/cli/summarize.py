@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.jsonl import read_jsonl
+from agents.cli.jsonl import read_jsonl
 from pipeline.common.errors import BadInput
 from pipeline.common.text import stable_hash
 from pipeline.normalization.normalize import normalize

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from agents.jsonl import Line, count_lines, err_console, progress, read_jsonl
+from agents.cli.jsonl import Line, count_lines, err_console, progress, read_jsonl
 from pipeline.common.errors import BadInput
 from pipeline.engine import Engine, EngineConfig
 from pipeline.normalization.normalize import NormalizeConfig, normalize, parse_raw

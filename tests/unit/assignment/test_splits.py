@@ -6,14 +6,14 @@ import numpy as np
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import squareform
 
-from agents.readmodel import ReadModel
+from agents.web.readmodel import ReadModel
 from pipeline.assignment.assigner import ClusterConfig, StoryAssigner
 from pipeline.assignment.splits import _top_cut, row_cosines, split_by_cosines
 from pipeline.dedup.minhash import key_ids
 from pipeline.evaluation import FinalStories
 from pipeline.summaries.book import StoryBook
 from schemas.records import Article, DedupVerdict, StoryAssignment, StorySplit
-from tests.unit.test_stories import _fake_summary
+from tests.unit.summaries.test_book import _fake_summary
 
 T0 = 1_700_000_000.0
 DAY = 86400.0

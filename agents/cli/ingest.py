@@ -11,7 +11,7 @@ import feedparser
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from agents.jsonl import err_console, read_jsonl
+from agents.cli.jsonl import err_console, read_jsonl
 from schemas import ARTICLES_RAW, RawArticle
 
 

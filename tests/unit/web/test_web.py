@@ -14,11 +14,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from openapi_spec_validator import validate
 from prometheus_client.parser import text_string_to_metric_families
 
-from agents.app import Storystream, build_app
+from agents.app import build_app
 from agents.broker import free_port
-from agents.readmodel import ReadModel, ReadModelConfig, read_stage_metrics
+from agents.runtime import Storystream
 from agents.settings import Settings
-from agents.web import cite, feed_of, parse_articles, safe_url
+from agents.web import feed_of
+from agents.web.inputs import parse_articles
+from agents.web.readmodel import ReadModel, ReadModelConfig, read_stage_metrics
+from agents.web.render import cite, safe_url
 from schemas import (
     DEADLETTER,
     STORIES_ASSIGNMENTS,
@@ -288,14 +291,14 @@ def test_only_plain_web_urls_are_linked():
     ],
 )
 def test_posted_articles_are_validated_with_a_reason(body, reason):
-    from agents.web import Rejected
+    from agents.web.inputs import Rejected
 
     with pytest.raises(Rejected, match=re.escape(reason)):
         parse_articles(body, max_body_bytes=1000)
 
 
 def test_posted_articles_over_the_body_limit_are_rejected():
-    from agents.web import Rejected
+    from agents.web.inputs import Rejected
 
     with pytest.raises(Rejected, match="body over 10 bytes"):
         parse_articles(b'{"id": "a", "text": "' + b"x" * 11 + b'"}', max_body_bytes=10)

@@ -20,10 +20,10 @@ from schemathesis.checks import (
 
 from agents.app import build_app
 from agents.broker import free_port
-from agents.openapi import openapi_document
 from agents.settings import Settings
 from agents.web import feed_of
-from tests.unit.test_web import make_assignment, make_update, xss_update
+from agents.web.openapi import openapi_document
+from tests.unit.web.test_web import make_assignment, make_update, xss_update
 
 
 class ServerThread:

@@ -132,17 +132,9 @@ def raw_article_input() -> dict[str, Any]:
     }
 
 
-@functools.cache
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI document served at ``/openapi.json``."""
-    components: dict[str, Any] = {"Error": _error()}
-    update = record_schema(StoryUpdate, components)
-    record_schema(RawArticle, components)
-    components["RawArticleInput"] = raw_article_input()
-    raw = {"$ref": "#/components/schemas/RawArticleInput"}
-    article = record_schema(Article, components)
-    verdict = record_schema(DedupVerdict, components)
-    components["StorySummary"] = {
+def _story_summary() -> dict[str, Any]:
+    """A story in a list: its latest version's headline and counts."""
+    return {
         "type": "object",
         "properties": {
             "story_id": {"type": "string"},
@@ -161,15 +153,13 @@ def openapi_document() -> dict[str, Any]:
         },
         "required": ["story_id", "version", "headline", "status_line", "article_count"],
     }
-    paging = [
-        _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-               "Items per page."),
-        _query("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000_000,
-                          "default": 0}, "Items to skip."),
-    ]
-    not_found = _error_response("Unknown id.")
-    bad = _error_response("Invalid arguments; the reason is in `error`.")
-    paths: dict[str, Any] = {
+
+
+def _story_paths(
+    update: dict[str, Any], paging: list[dict[str, Any]], not_found: Any, bad: Any
+) -> dict[str, Any]:
+    """The story routes: lists, the latest version, the versions."""
+    return {
         "/api/stories": {
             "get": {
                 "summary": "Top stories",
@@ -235,6 +225,14 @@ def openapi_document() -> dict[str, Any]:
                 },
             }
         },
+    }
+
+
+def _article_paths(
+    article: dict[str, Any], verdict: dict[str, Any], raw: dict[str, Any], not_found: Any, bad: Any
+) -> dict[str, Any]:
+    """The article routes: look-up and intake."""
+    return {
         "/api/articles/{article_id}": {
             "get": {
                 "summary": "An article and the story it was placed in",
@@ -303,6 +301,12 @@ def openapi_document() -> dict[str, Any]:
                 },
             }
         },
+    }
+
+
+def _service_paths(update: dict[str, Any]) -> dict[str, Any]:
+    """Live updates, the ops snapshot, health and metrics."""
+    return {
         "/api/updates": {
             "get": {
                 "summary": "Live story updates (Server-Sent Events)",
@@ -369,6 +373,32 @@ def openapi_document() -> dict[str, Any]:
                 },
             }
         },
+    }
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document served at ``/openapi.json``."""
+    components: dict[str, Any] = {"Error": _error()}
+    update = record_schema(StoryUpdate, components)
+    record_schema(RawArticle, components)
+    components["RawArticleInput"] = raw_article_input()
+    raw = {"$ref": "#/components/schemas/RawArticleInput"}
+    article = record_schema(Article, components)
+    verdict = record_schema(DedupVerdict, components)
+    components["StorySummary"] = _story_summary()
+    paging = [
+        _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+               "Items per page."),
+        _query("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000_000,
+                          "default": 0}, "Items to skip."),
+    ]
+    not_found = _error_response("Unknown id.")
+    bad = _error_response("Invalid arguments; the reason is in `error`.")
+    paths: dict[str, Any] = {
+        **_story_paths(update, paging, not_found, bad),
+        **_article_paths(article, verdict, raw, not_found, bad),
+        **_service_paths(update),
     }
     return {
         "openapi": "3.1.0",

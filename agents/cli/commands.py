@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from agents.jsonl import check_input, err_console
+from agents.cli.jsonl import check_input, err_console
 
 cli = typer.Typer(
     name="storystream",
@@ -49,7 +49,7 @@ def demo(
     port: Annotated[int | None, typer.Option(help="Web port (default: a free one).")] = None,
 ) -> None:
     """Start the embedded broker, a worker and the web UI; feed articles; print story updates."""
-    from agents.demo import run_demo
+    from agents.cli.demo import run_demo
 
     if input is not None:
         _require(input)
@@ -60,7 +60,7 @@ def demo(
 def worker() -> None:
     """Run a worker against BROKER_URL (a real Kafka cluster); settings from the environment."""
     from agents.app import build_app
-    from agents.demo import run_worker
+    from agents.cli.demo import run_worker
 
     ss = build_app()
     err_console.print(
@@ -75,7 +75,7 @@ def ingest(
     source: Annotated[str, typer.Argument(help="JSONL file, folder of .txt/.html, or feed.")],
 ) -> None:
     """Send articles from SOURCE to articles.raw on BROKER_URL."""
-    from agents.ingest import ingest as run_ingest
+    from agents.cli.ingest import ingest as run_ingest
     from agents.offsets import bootstrap_of
     from agents.settings import Settings
 
@@ -97,7 +97,7 @@ def replay(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Run every stage in one process over INPUT, in file order."""
-    from agents.replay import replay as run_replay
+    from agents.cli.replay import replay as run_replay
 
     _require(input)
     stats = run_replay(input, out, stories, show_progress=not quiet)
@@ -114,7 +114,7 @@ def normalize(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Normalize every raw article of INPUT (same order)."""
-    from agents.replay import normalize_file
+    from agents.cli.replay import normalize_file
 
     _require(input)
     stats = normalize_file(input, out, show_progress=not quiet)
@@ -128,7 +128,7 @@ def evaluate(
     corpus: Annotated[Path, typer.Argument(help="JSONL with gold `event` (and `topic`).")],
 ) -> None:
     """Replay a labelled corpus in date order and score stories against the gold labels."""
-    from agents.eval_cmd import format_report, run_eval
+    from agents.cli.eval import format_report, run_eval
 
     _require(corpus)
     typer.echo(format_report(run_eval(corpus)))
@@ -143,7 +143,7 @@ def bench(
     """Whole-process throughput of normalize and replay on CORPUS (articles/s, peak memory)."""
     import orjson
 
-    from agents.bench import format_rows, run_bench
+    from agents.cli.bench import format_rows, run_bench
 
     _require(corpus)
     rows = run_bench(corpus, repeat=repeat)
@@ -162,7 +162,7 @@ def summarize(
     format: Annotated[SummaryFormat, typer.Option("--format")] = SummaryFormat.text,
 ) -> None:
     """Summarize all articles of a JSONL as one story."""
-    from agents.summarize_cmd import run_summarize
+    from agents.cli.summarize import run_summarize
 
     _require(articles)
     typer.echo(run_summarize(articles, max_words=max_words, fmt=format.value))
@@ -178,6 +178,3 @@ def main() -> None:
         err_console.print(f"[red]configuration error:[/] {exc}")
         sys.exit(2)
 
-
-if __name__ == "__main__":
-    main()

@@ -28,7 +28,7 @@ from schemas import (
 )
 
 if TYPE_CHECKING:
-    from agents.app import Storystream
+    from agents.runtime import Storystream
 
 log = logging.getLogger(__name__)
 

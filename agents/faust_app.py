@@ -1,0 +1,116 @@
+"""The worker's faust App: bounded shutdown, acknowledgements guarded across rebalances."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from typing import Any
+
+import faust
+import faust.streams
+
+from agents.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_ACK_WAIT = 5.0  # seconds a stopping worker waits for in-flight events to be acked
+
+
+class StorystreamApp(faust.App):
+    """faust's App, except that a stopping worker waits a bounded time for acknowledgements.
+
+    faust waits, without a limit, for every event it handed to an agent to be acknowledged
+    before a worker stops (``stream_wait_empty``). An agent reading with ``take_events`` that
+    is stopped while it holds a part-filled batch never yields those events, so they are never
+    acknowledged and the worker never stops; the dedup band owners, which receive watermarks
+    every fraction of a second, are nearly always holding some. Here the wait ends after
+    :data:`SHUTDOWN_ACK_WAIT` seconds. Unacknowledged events are not committed, so whichever
+    worker owns their partitions next reads them again, and every stage is idempotent. A
+    rebalance keeps faust's wait: its streams keep running, so their batches drain.
+    """
+
+    async def on_stop(self) -> None:
+        consumer = self._consumer
+        if consumer is not None and self.conf.stream_wait_empty:
+            try:
+                await asyncio.wait_for(consumer.wait_empty(), SHUTDOWN_ACK_WAIT)
+            except TimeoutError:
+                log.warning(
+                    "stopping without waiting longer for %d unacknowledged events; the next"
+                    " owner of their partitions reads them again",
+                    len(consumer._unacked_messages),
+                )
+            except Exception as exc:  # noqa: BLE001 - a consumer that never started
+                log.debug("no wait for acknowledgements: %r", exc)
+            with warnings.catch_warnings():
+                # faust warns on changing a setting after start; the consumer reads it when
+                # it stops, which is the point
+                warnings.simplefilter("ignore")
+                self.conf.stream_wait_empty = False
+        await super().on_stop()
+
+
+def keep_unprocessed_unacked(app: faust.App) -> None:
+    """Never acknowledge a message fetched before the current rebalance generation.
+
+    faust skips the events it fetched before a rebalance (or while flow is paused for one) but
+    still acknowledges them, so their offsets get committed and the messages are never read
+    again: an article posted while a worker dies could vanish. With this guard such an ack is
+    refused; after the rebalance the consumer seeks back to the committed offset and the
+    message is delivered again (the stages are idempotent, so a message that was in fact
+    processed just gets its first answer again). faust's compiled stream iterator acknowledges
+    skipped events inline, past the consumer, so streams use its pure-Python iterator, which
+    acknowledges through the consumer and so through this guard.
+
+    A refused message also leaves the consumer's set of messages awaiting acknowledgement:
+    a rebalance waits for that set to empty before it hands partitions over, and a message
+    whose acknowledgement was refused would keep it waiting forever.
+    """
+    faust.streams._CStreamIterator = None
+    new_consumer = app._new_consumer
+
+    def make_consumer() -> Any:
+        consumer = new_consumer()
+        ack = consumer.ack
+
+        def guarded_ack(message: Any) -> bool:
+            stale = getattr(message, "generation_id", app.consumer_generation_id)
+            if stale != app.consumer_generation_id or not app.flow_control.is_active():
+                consumer._unacked_messages.discard(message)
+                return False
+            return ack(message)
+
+        consumer.ack = guarded_ack
+        return consumer
+
+    app._new_consumer = make_consumer
+
+
+def app_config(settings: Settings) -> dict[str, Any]:
+    """faust settings for the chosen broker profile."""
+    config: dict[str, Any] = {
+        "broker": settings.broker_url,
+        "store": settings.store_url,
+        "datadir": str(settings.data_dir),
+        "web_enabled": settings.web_enabled,
+        "web_host": settings.web_host,
+        "web_port": settings.web_port,
+        "web_bind": settings.web_host,
+        "topic_partitions": 1,
+        "topic_allow_declare": True,
+        "consumer_auto_offset_reset": "earliest",
+        "producer_acks": -1,
+        "table_cleanup_interval": 60.0,
+    }
+    if settings.embedded:
+        config.update(
+            broker_session_timeout=3.0,
+            broker_heartbeat_interval=0.5,
+            broker_rebalance_timeout=2.0,
+            producer_max_batch_size=1,
+            producer_linger=0.0,
+            broker_commit_every=100,
+            broker_commit_interval=0.5,
+        )
+    return config

@@ -1,0 +1,109 @@
+"""The summarize agent and its refresh timer: assignments → story versions on ``stories.updates``.
+
+The agent records each assignment in the story book and marks the story for a refresh; the
+timer refreshes the stories whose changes went quiet (debounced) and publishes their next
+version. Both share the book under one lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import faust
+
+from agents.runtime import PartitionEvent, Storystream, event_context
+from pipeline.engine import summarize_story_with
+from pipeline.summaries.book import RefreshSchedule, StoryBook
+from schemas import STORIES_ASSIGNMENTS, STORIES_UPDATES, StoryAssignment
+
+log = logging.getLogger(__name__)
+
+
+class SummarizeAgent:
+    """Keeps the story book and publishes each changed story's next version."""
+
+    def __init__(self, ss: Storystream) -> None:
+        self.ss = ss
+        settings, tables = ss.settings, ss.tables
+        self.book = StoryBook(tables["story-members"], tables["story-index"], tables["story-meta"])
+        self.summarize = summarize_story_with(ss.summary_config)
+        self.refreshes = RefreshSchedule(
+            tables["story-pending"],
+            quiet=settings.summary_debounce_seconds,
+            longest=settings.summary_max_wait_seconds,
+        )
+        self.lock = asyncio.Lock()  # the agent and the publishing timer share the book
+        self.tick = min(0.25, max(0.05, settings.summary_debounce_seconds / 4))
+
+    def register(self) -> None:
+        ss = self.ss
+        ss.app.agent(ss.topics[STORIES_ASSIGNMENTS], name="summarize")(self.run)
+        ss.app.timer(self.tick)(self.refresh_tick)
+        ss.publish_due_summaries = self.publish_due
+
+    async def run(self, stream: faust.StreamT) -> None:
+        ss = self.ss
+        batch, within = max(ss.settings.batch_size, 1000), ss.settings.batch_within_seconds
+        async for events in stream.take_events(batch, within=within):
+            started = time.perf_counter()
+            async with self.lock:
+                now = time.time()
+                for event in events:
+                    with event_context(event):
+                        try:
+                            assignment = StoryAssignment.from_json(event.message.value)
+                            changed = self.book.add(assignment)
+                        except Exception as exc:  # noqa: BLE001
+                            await ss.dead_letter("summarize", f"{type(exc).__name__}: {exc}", event)
+                            continue
+                        for story_id in changed:
+                            self.refreshes.touch(
+                                event.message.partition, story_id, now, assignment.related
+                            )
+                    for listener in ss.assignment_listeners:
+                        listener(assignment)
+            ss.metrics.observe_batch("summarize", len(events), time.perf_counter() - started)
+
+    async def publish_due(self, partitions: set[int], now: float) -> None:
+        """Refresh and publish the stories of ``partitions`` whose changes have gone quiet."""
+        async with self.lock:
+            for partition, story_id, related in self.refreshes.due(now, partitions):
+                # Table writes go to the changelog partition of the assignments that touched
+                # the story, as if made while processing one of them.
+                with event_context(PartitionEvent(STORIES_ASSIGNMENTS, partition)):
+                    try:
+                        await self.publish(story_id, related)
+                    except Exception as exc:  # noqa: BLE001 - kept pending, tried next tick
+                        log.warning("update of story %s not published: %r", story_id, exc)
+                        continue
+                    self.refreshes.done(partition, story_id)
+
+    async def refresh_tick(self) -> None:
+        app = self.ss.app
+        if app.rebalancing or app.in_recovery:
+            return
+        mine = self.ss.ownership.partitions_of(STORIES_ASSIGNMENTS)
+        await self.publish_due(mine, time.time())
+
+    async def publish(self, story_id: str, related: list[str]) -> None:
+        """Summarize a changed story and publish its next version."""
+        ss, book = self.ss, self.book
+        try:
+            update = book.prepare(
+                story_id, self.summarize, now=time.time(), related=book.related_stories(related)
+            )
+            if update is not None and ss.abstractive is not None:
+                update = await ss.abstractive.refine(update, book.story_members(story_id))
+        except Exception:  # noqa: BLE001 - a failing summary must not block the others
+            log.exception("summary of story %s failed; retried on its next change", story_id)
+            return
+        if update is None:
+            return
+        # Record the version only once the broker has the update: a crash in between
+        # republishes the same version instead of losing it.
+        sent = await ss.topics[STORIES_UPDATES].send(key=story_id.encode(), value=update.to_json())
+        await sent
+        book.commit(update)
+        ss.metrics.story_updates.inc()
