@@ -18,7 +18,7 @@ replays them (normalize and dedup stages first, date order). Steps:
 2. Value: :class:`EmbeddingAssigner` subclasses the assigner and appends three features to
    the model's (the cosine of the article's embedding with the story's mean embedding, the
    best cosine with one member's embedding, and the headline embedding's cosine with the
-   story's mean headline embedding). The logistic weights are fitted as ``cluster_fit``
+   story's mean headline embedding). The logistic weights are fitted as ``assignment.fit``
    fits them (teacher-forced pairs, each corpus weighing the same, priors kept) with and
    without the new features, checked leave-one-corpus-out; the shipped (searched) weights
    are also kept with only the new weights and the bias searched on top; and a gate that
@@ -159,7 +159,7 @@ def vetoing(threshold: float, feature: str = "emb_centroid") -> type[EmbeddingAs
 
 @contextmanager
 def assigner_class(cls: type[StoryAssigner]) -> Iterator[None]:
-    """Make ``cluster_fit``'s fit, search and scoring build ``cls`` instead of the default."""
+    """Make ``assignment.fit``'s fit, search and scoring build ``cls`` instead of the default."""
     old = cf.StoryAssigner
     cf.StoryAssigner = cls
     try:
@@ -318,7 +318,7 @@ def scores(corpora: dict[str, list], cfg: ClusterConfig, cls: type[StoryAssigner
 
 
 def fit(corpora: dict[str, list], base: ClusterConfig, cls: type[StoryAssigner]) -> ClusterConfig:
-    """Logistic fit as ``cluster_fit.fit_and_tune(..., tune=False)`` with ``cls``."""
+    """Logistic fit as ``fit.fit_and_tune(..., tune=False)`` with ``cls``."""
     with assigner_class(cls):
         return cf.fit_and_tune(corpora, base, tune=False)
 
@@ -352,7 +352,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument(
         "--full-search",
         action="store_true",
-        help="also run cluster_fit's coordinate search from each logistic fit (slow)",
+        help="also run the fitting tool's coordinate search from each logistic fit (slow)",
     )
     ap.add_argument("--only-search", action="store_true", help="skip everything else")
     ap.add_argument("--vetoes", default="0.3,0.4,0.45,0.5,0.55,0.6,0.65,0.7")
@@ -464,7 +464,7 @@ def main(argv: list[str]) -> int:
         flush=True,
     )
     if args.full_search:
-        # cluster_fit's whole procedure (fit, then coordinate search on online BCubed F1)
+        # the fitting tool's whole procedure (fit, then coordinate search on online BCubed F1)
         for label, start, cls in (
             ("fit + search, 13 features", fit13, StoryAssigner),
             ("fit + search, 13 + 3 embedding", fit16, EmbeddingAssigner),
