@@ -7,7 +7,6 @@ from collections import deque
 
 import numpy as np
 import pytest
-from tests.unit.dedup.test_dedup import art, edit_words, make_text
 
 from pipeline.common.text import stable_hash
 from pipeline.dedup.bands import (
@@ -23,6 +22,7 @@ from pipeline.dedup.index import DedupConfig, Deduplicator
 from pipeline.dedup.minhash import band_keys, signatures
 from schemas.bands import BandAnswer, BandProbe, BandWatermark, decode_band_message
 from schemas.records import Article
+from tests.unit.dedup.test_dedup import art, edit_words, make_text
 
 CFG = DedupConfig()
 
