@@ -12,6 +12,7 @@ from typing import Any
 from agents.abstractive import AbstractiveBackend
 from agents.faust_app import StorystreamApp, app_config, keep_unprocessed_unacked
 from agents.fetch_guard import hand_back_undelivered_records
+from agents.health import BrokerHealth
 from agents.metrics import Metrics
 from agents.offsets import GroupOffsets, bootstrap_of
 from agents.runtime import Storystream, declare_topic
@@ -98,7 +99,9 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
         ),
         summary_config=SummaryConfig(),
         group_offsets=GroupOffsets(bootstrap_of(settings.broker_url), settings.app_id),
+        broker_health=BrokerHealth(bootstrap_of(settings.broker_url)),
     )
+    app.service(ss.broker_health)
     if settings.llm_url:
         ss.abstractive = AbstractiveBackend(
             settings.llm_url,

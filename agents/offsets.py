@@ -37,7 +37,11 @@ class GroupOffsets:
             reader = AIOKafkaConsumer(
                 bootstrap_servers=self.bootstrap, group_id=self.group_id, enable_auto_commit=False
             )
-            await reader.start()
+            try:
+                await reader.start()
+            except BaseException:
+                await reader.stop()
+                raise
             self.reader = reader
         return self.reader
 

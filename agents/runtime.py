@@ -23,6 +23,7 @@ import faust.streams
 from faust.types import EventT
 
 from agents.abstractive import AbstractiveBackend
+from agents.health import BrokerHealth
 from agents.metrics import Metrics
 from agents.offsets import GroupOffsets
 from agents.settings import Settings
@@ -239,6 +240,7 @@ class Storystream:
     cluster_config: ClusterConfig
     summary_config: SummaryConfig
     group_offsets: GroupOffsets  # this worker group's offsets (ops lag gauge, stall watch)
+    broker_health: BrokerHealth  # whether the broker answers (readiness, intake)
     ownership: Ownership = field(default_factory=Ownership)
     abstractive: AbstractiveBackend | None = None
     update_listeners: list[Callable[[StoryUpdate], Any]] = field(default_factory=list)
@@ -247,9 +249,14 @@ class Storystream:
     # publish_due_summaries(partitions, now): the summary refresh the timer runs
     publish_due_summaries: Callable[[set[int], float], Awaitable[None]] | None = None
 
-    async def send_raw(self, payload: bytes, key: str | None = None) -> None:
-        """Put one raw article (JSON bytes) on ``articles.raw``."""
-        await self.topics[ARTICLES_RAW].send(key=key.encode() if key else None, value=payload)
+    async def send_raw(self, payload: bytes, key: str | None = None) -> Awaitable[Any]:
+        """Put one raw article (JSON bytes) on ``articles.raw``.
+
+        Returns the delivery future: it resolves once the broker has acknowledged the article.
+        """
+        return await self.topics[ARTICLES_RAW].send(
+            key=key.encode() if key else None, value=payload
+        )
 
     async def dead_letter(self, stage: str, reason: str, event: EventT) -> None:
         letter = make_dead_letter(stage, reason, event)

@@ -71,6 +71,8 @@ class Settings:
     story_dormant_days: float | None = None
     max_body_bytes: int = 2_000_000
     api_token: str = ""
+    intake_ack_seconds: float = 10.0
+    stop_deadline_seconds: float = 6.0
     log_level: str = "warn"
     llm_url: str = ""
     llm_model: str = ""
@@ -151,6 +153,19 @@ class Settings:
         ),
         Setting(
             "STORYSTREAM_API_TOKEN", "api_token", "Bearer token required by POST /api/articles."
+        ),
+        Setting(
+            "STORYSTREAM_INTAKE_ACK_SECONDS",
+            "intake_ack_seconds",
+            "Seconds POST /api/articles waits for the broker to acknowledge the articles before "
+            "it answers 503 (202 means the broker has them).",
+        ),
+        Setting(
+            "STORYSTREAM_STOP_DEADLINE",
+            "stop_deadline_seconds",
+            "Seconds after SIGTERM or SIGINT by which a worker has exited, whatever the broker "
+            "does (2 when the broker is known not to answer; unacknowledged messages are read "
+            "again by the next worker).",
         ),
         Setting(
             "STORYSTREAM_LOG_LEVEL", "log_level", "Worker log level (crit/error/warn/info/debug)."

@@ -60,7 +60,7 @@ def demo(
 def worker() -> None:
     """Run a worker against BROKER_URL (a real Kafka cluster); settings from the environment."""
     from agents.app import build_app
-    from agents.cli.demo import run_worker
+    from agents.worker import run_worker
 
     ss = build_app()
     err_console.print(

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-import faust
 import orjson
 from rich.console import Console
 
@@ -24,6 +23,7 @@ from agents.broker import EmbeddedBroker, free_port
 from agents.cli.jsonl import read_jsonl
 from agents.runtime import Storystream
 from agents.settings import Settings
+from agents.worker import run_worker
 from pipeline.summaries.book import member_key
 from schemas import DeadLetter, StoryAssignment, StoryUpdate
 
@@ -130,6 +130,14 @@ def _abandon(broker: EmbeddedBroker, tmp: str, seconds: float) -> None:
     os._exit(1)
 
 
+def _abandon_stop(broker: EmbeddedBroker, tmp: str) -> None:
+    """A stop that did not finish in time: stop the broker, remove the state, exit 1."""
+    console.print("[red]the worker did not stop in time; stopping the demo now")
+    broker.stop(timeout=2.0)
+    shutil.rmtree(tmp, ignore_errors=True)
+    os._exit(1)
+
+
 def run_demo(
     input_path: Path | None = None,
     *,
@@ -191,9 +199,9 @@ def run_demo(
         if once:
             limit = timeout + SHUTDOWN_GRACE
             with DeadlineGuard(limit, lambda: _abandon(broker, tmp, limit)):
-                run_worker(ss)
+                run_worker(ss, on_deadline=lambda: _abandon_stop(broker, tmp))
         else:
-            run_worker(ss)
+            run_worker(ss, on_deadline=lambda: _abandon_stop(broker, tmp))
         exit_code = state["code"]
     return exit_code
 
@@ -214,12 +222,3 @@ async def wait_until_assigned(ss: Storystream, timeout: float = 60.0) -> None:
         if consumer is not None and consumer.assignment() and not ss.app.rebalancing:
             return
         await asyncio.sleep(0.1)
-
-
-def run_worker(ss: Storystream) -> None:
-    """Run a faust worker for the app until it is stopped (signal or crash)."""
-    worker = faust.Worker(
-        ss.app, loglevel=ss.settings.log_level, quiet=True, redirect_stdouts=False
-    )
-    with contextlib.suppress(SystemExit):
-        worker.execute_from_commandline()

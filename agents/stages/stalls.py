@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiokafka import TopicPartition
 
 from agents.runtime import Storystream
 from agents.watchdog import StallWatch
+
+log = logging.getLogger(__name__)
 
 STALL_CHECK_SECONDS = 5.0  # how often input partitions are checked for stalled messages
 
@@ -32,4 +36,7 @@ class StallTimer:
         if not settled():
             return
         inputs = [TopicPartition(topic, part) for topic, part in self.ss.ownership.inputs]
-        await self.watch.unstick(app.consumer, inputs, may_seek=settled)
+        try:
+            await self.watch.unstick(app.consumer, inputs, may_seek=settled)
+        except Exception as exc:  # noqa: BLE001 - a broker away must not crash the worker
+            log.warning("stalled partitions not checked: %r", exc)

@@ -18,6 +18,10 @@ class Rejected(ValueError):
     """A posted article that cannot be accepted; ``str()`` is the reason."""
 
 
+class TooLarge(Rejected):
+    """A posted article whose body is over the size limit (answered with 413)."""
+
+
 def check_article(data: Any, where: str, max_body_bytes: int) -> tuple[bytes, str]:
     """Validate one posted raw article; returns its JSON bytes and its key.
 
@@ -39,7 +43,7 @@ def check_article(data: Any, where: str, max_body_bytes: int) -> tuple[bytes, st
     if not content.strip():
         raise Rejected(f"{where}: no text or body")
     if len(content.encode("utf-8", "surrogatepass")) > max_body_bytes:
-        raise Rejected(f"{where}: body over {max_body_bytes} bytes")
+        raise TooLarge(f"{where}: body over {max_body_bytes} bytes")
     try:
         payload = orjson.dumps(data)
     except TypeError as exc:
@@ -82,3 +86,22 @@ def int_arg(request: Request, name: str, default: int, low: int, high: int) -> i
     if not low <= number <= high:
         raise Rejected(f"{name} must be between {low} and {high}")
     return number
+
+
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The whole request body, or None when it is longer than ``limit`` bytes.
+
+    One read returns only what has arrived so far; this reads to the end and stops as soon as
+    the limit is passed (a declared Content-Length over it is refused before reading).
+    """
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

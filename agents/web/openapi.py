@@ -167,8 +167,11 @@ def _story_paths(
                 "ranked by article velocity.",
                 "operationId": "listStories",
                 "parameters": [
-                    _query("sort", {"type": "string", "enum": ["recent", "velocity"],
-                                    "default": "recent"}, "Ranking."),
+                    _query(
+                        "sort",
+                        {"type": "string", "enum": ["recent", "velocity"], "default": "recent"},
+                        "Ranking.",
+                    ),
                     *paging,
                 ],
                 "responses": {
@@ -275,8 +278,12 @@ def _article_paths(
                             "schema": {
                                 "oneOf": [
                                     raw,
-                                    {"type": "array", "items": raw, "minItems": 1,
-                                     "maxItems": 1000},
+                                    {
+                                        "type": "array",
+                                        "items": raw,
+                                        "minItems": 1,
+                                        "maxItems": 1000,
+                                    },
                                 ]
                             }
                         }
@@ -296,8 +303,13 @@ def _article_paths(
                     ),
                     "400": bad,
                     "401": _error_response("A bearer token is configured and was not given."),
-                    "413": _error_response("Request body too large."),
-                    "503": _error_response("The broker did not take the articles."),
+                    "413": _error_response(
+                        "An article body over the size limit, or the request over four times it."
+                    ),
+                    "503": _error_response(
+                        "The broker does not answer or did not acknowledge the articles in time;"
+                        " nothing is lost by sending them again."
+                    ),
                 },
             }
         },
@@ -357,7 +369,9 @@ def _service_paths(update: dict[str, Any]) -> dict[str, Any]:
                 "operationId": "readyz",
                 "responses": {
                     "200": _json({"type": "object"}, "Ready."),
-                    "503": _json({"type": "object"}, "Starting or rebalancing."),
+                    "503": _json(
+                        {"type": "object"}, "Starting, rebalancing, or the broker does not answer."
+                    ),
                 },
             }
         },
@@ -388,10 +402,16 @@ def openapi_document() -> dict[str, Any]:
     verdict = record_schema(DedupVerdict, components)
     components["StorySummary"] = _story_summary()
     paging = [
-        _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-               "Items per page."),
-        _query("offset", {"type": "integer", "minimum": 0, "maximum": 1_000_000_000,
-                          "default": 0}, "Items to skip."),
+        _query(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+            "Items per page.",
+        ),
+        _query(
+            "offset",
+            {"type": "integer", "minimum": 0, "maximum": 1_000_000_000, "default": 0},
+            "Items to skip.",
+        ),
     ]
     not_found = _error_response("Unknown id.")
     bad = _error_response("Invalid arguments; the reason is in `error`.")

@@ -337,9 +337,7 @@ class ReadModel:
     @contextlib.asynccontextmanager
     async def subscribe(self, stories: Iterable[str] = ()) -> AsyncIterator[Subscription]:
         """Register a live subscriber for the duration of the ``async with`` block."""
-        sub = Subscription(
-            stories=set(stories), queue=asyncio.Queue(self.config.subscriber_queue)
-        )
+        sub = Subscription(stories=set(stories), queue=asyncio.Queue(self.config.subscriber_queue))
         self.subscriptions.add(sub)
         try:
             yield sub
@@ -478,11 +476,14 @@ class ReadModelFeed(Service):
             registry=registry,
         )
         self.stories_gauge = Gauge(
-            "storystream_stories", "Stories in the read model by state.", ["state"],
+            "storystream_stories",
+            "Stories in the read model by state.",
+            ["state"],
             registry=registry,
         )
         self.subscribers_gauge = Gauge(
-            "storystream_live_subscribers", "Open Server-Sent Events streams.",
+            "storystream_live_subscribers",
+            "Open Server-Sent Events streams.",
             registry=registry,
         )
         self.subscribers_gauge.set_function(lambda: len(model.subscriptions))

@@ -23,7 +23,7 @@ from faust.web import Request, Response, View
 from jinja2 import Environment
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram
 
-from agents.web.inputs import Rejected, int_arg, parse_articles
+from agents.web.inputs import Rejected, TooLarge, int_arg, parse_articles, read_body
 from agents.web.readmodel import ReadModel, ReadModelConfig, ReadModelFeed
 from agents.web.render import (
     event_id,
@@ -49,12 +49,14 @@ _FEEDS: weakref.WeakKeyDictionary[Any, ReadModelFeed] = weakref.WeakKeyDictionar
 
 
 def is_ready(ss: Storystream) -> bool:
-    """Ready when table recovery has completed and the worker owns partitions."""
+    """Ready when the broker answers, table recovery has completed and the worker owns
+    partitions."""
     app = ss.app
     recovery = app.tables.recovery
     consumer = app.consumer
     return bool(
-        recovery.completed.is_set()
+        ss.broker_health.reachable
+        and recovery.completed.is_set()
         and not app.rebalancing
         and consumer is not None
         and consumer.assignment()
@@ -122,6 +124,12 @@ class Base(View):
             content_type="application/json",
             status=status,
         )
+
+    def unavailable(self, reason: str) -> Response:
+        """503 with a reason and a hint to retry."""
+        response = self.error(503, reason)
+        response.headers["Retry-After"] = "5"
+        return response
 
     def ok(self, document: Any, status: int = 200) -> Response:
         return self.bytes(orjson.dumps(document), content_type="application/json", status=status)
@@ -266,18 +274,30 @@ class Articles(Base):
                 response.headers["WWW-Authenticate"] = 'Bearer realm="storystream"'
                 return response
         limit = self.ss.settings.max_body_bytes * 4 + 65536
-        body = await request.content.read(limit + 1)
-        if len(body) > limit:
+        body = await read_body(request, limit)
+        if body is None:
             return self.error(413, f"request body over {limit} bytes")
         try:
             articles = parse_articles(body, self.ss.settings.max_body_bytes)
+        except TooLarge as exc:
+            return self.error(413, str(exc))
         except Rejected as exc:
             return self.error(400, str(exc))
+        if not self.ss.broker_health.reachable:
+            return self.unavailable("the broker does not answer; no article was accepted")
         try:
-            for payload, key in articles:
-                await self.ss.send_raw(payload, key)
+            deliveries = [await self.ss.send_raw(payload, key) for payload, key in articles]
+            await asyncio.wait_for(
+                asyncio.gather(*(d for d in deliveries if d is not None)),
+                self.ss.settings.intake_ack_seconds,
+            )
+        except TimeoutError:
+            return self.unavailable(
+                "the broker did not acknowledge the articles in time; send them again"
+                " (a resend changes nothing)"
+            )
         except Exception as exc:  # noqa: BLE001 - the broker is away: tell the client
-            return self.error(503, f"could not queue the articles: {type(exc).__name__}")
+            return self.unavailable(f"could not queue the articles: {type(exc).__name__}")
         return self.ok(
             {"accepted": len(articles), "keys": [key for _, key in articles]}, status=202
         )
