@@ -10,7 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from agents.abstractive import AbstractiveBackend
-from agents.faust_app import StorystreamApp, app_config, keep_unprocessed_unacked
+from agents.faust_app import (
+    StorystreamApp,
+    app_config,
+    bound_fetch_wait,
+    keep_unprocessed_unacked,
+)
 from agents.fetch_guard import hand_back_undelivered_records
 from agents.health import BrokerHealth
 from agents.metrics import Metrics
@@ -56,6 +61,7 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
     settings = settings or Settings.from_env()
     app = StorystreamApp(settings.app_id, **{**app_config(settings), **faust_overrides})
     keep_unprocessed_unacked(app)
+    bound_fetch_wait(app, settings.fetch_wait)
     hand_back_undelivered_records(app)
 
     dedup_parts, story_parts = settings.dedup_partitions, settings.story_partitions

@@ -114,3 +114,29 @@ def app_config(settings: Settings) -> dict[str, Any]:
             broker_commit_interval=0.5,
         )
     return config
+
+
+def bound_fetch_wait(app: faust.App, seconds: float) -> None:
+    """Let a fetch wait at most ``seconds`` for new records (faust fixes it at 1.5 s).
+
+    A broker that answers a fetch only when its wait runs out, instead of as soon as records
+    arrive, adds that wait to every hop an article makes; the embedded broker answers after
+    about half a second. faust exposes no setting, so the worker consumer it builds gets the
+    shorter wait before it starts (its fetcher reads the value on start).
+    """
+    new_consumer = app._new_consumer
+
+    def make_consumer() -> Any:
+        consumer = new_consumer()
+        thread = consumer._thread
+        create = thread._create_worker_consumer
+
+        def create_with_wait(transport: Any) -> Any:
+            client = create(transport)
+            client._fetch_max_wait_ms = int(seconds * 1000)
+            return client
+
+        thread._create_worker_consumer = create_with_wait
+        return consumer
+
+    app._new_consumer = make_consumer

@@ -66,6 +66,7 @@ class Settings:
     batch_size: int = 200
     batch_within_seconds: float = 0.25
     summary_debounce_seconds: float = 1.0
+    fetch_wait_seconds: float | None = None
     summary_max_wait_seconds: float = 10.0
     dedup_window_days: float | None = None
     story_dormant_days: float | None = None
@@ -124,6 +125,13 @@ class Settings:
             "STORYSTREAM_BATCH_WITHIN",
             "batch_within_seconds",
             "Seconds an agent waits to fill a batch.",
+        ),
+        Setting(
+            "STORYSTREAM_FETCH_WAIT",
+            "fetch_wait_seconds",
+            "Longest a consumer fetch waits for new records (empty: 0.05 with the embedded "
+            "profile, whose broker answers a fetch only when the wait ends; 1.5 otherwise, as "
+            "Kafka answers as soon as records arrive).",
         ),
         Setting(
             "STORYSTREAM_SUMMARY_DEBOUNCE",
@@ -210,6 +218,13 @@ class Settings:
     @property
     def embedded(self) -> bool:
         return self.broker_profile == "embedded"
+
+    @property
+    def fetch_wait(self) -> float:
+        """The consumer's longest fetch wait, the profile's default unless set."""
+        if self.fetch_wait_seconds is not None:
+            return self.fetch_wait_seconds
+        return 0.05 if self.embedded else 1.5
 
 
 def settings_table() -> str:
