@@ -782,6 +782,8 @@ def _title_clauses(title: str, max_words: int) -> list[str]:
         lead_words = part.split()
         while lead_words and lead_words[0].lower() in STOPWORDS:
             lead_words.pop(0)
+        if lead_words and lead_words[0].lower() in _EDGE_WORDS:
+            continue  # "At least 12 ..." without its "At" is a fragment
         part = " ".join(lead_words)
         part = part.strip(" .,'\"‘’“”")
         if 3 <= len(part.split()) <= max_words and part not in out:
@@ -846,12 +848,25 @@ _VERB_WORDS = (
 )
 _VERBS = frozenset(_VERB_WORDS.split())
 
+# Words a heading phrase never starts or ends with: prepositions and adverbs the stop list
+# lacks, number words and common irregular verb forms ("Flames downhill toward", "still
+# works three" are cut fragments, not topics).
+_EDGE_WORDS = frozenset(
+    """toward towards across along among amid around behind beside beyond inside near onto
+    outside past per since upon via within without instead still least less else even
+    ever never often once rather soon yet almost nearly perhaps already left right
+    three four five six seven eight nine ten dozen hundred thousand million billion
+    blew broke brought built came cut drove fell felt flew gave got grew hit kept knew led
+    lost paid put ran rose sent set spent stood threw took went won wrote works starts
+    remains remained began become became begin help""".split()
+)
+
 
 def _subruns(run: list[str], longest: int) -> list[list[str]]:
     """Noun-phrase-like pieces of a run: verb-like words split it, edges lose numbers."""
     pieces: list[list[str]] = [[]]
     for token in run:
-        if _verbish(token):
+        if _verbish(token) or token in _EDGE_WORDS or token.endswith(("n't", "n’t")):
             pieces.append([])
         else:
             pieces[-1].append(token)
@@ -861,10 +876,12 @@ def _subruns(run: list[str], longest: int) -> list[list[str]]:
             piece = piece[:-1]
         if not piece:
             continue
-        if len(piece) <= longest:
+        if len(piece) <= longest + 2:
             out.append(piece)
         else:
-            out.extend(piece[i : i + longest] for i in range(0, len(piece) - longest + 1))
+            # A noun phrase ends with its head noun: a window cut before it is a fragment
+            # ("Northeast Asia's three major"), so only the closing words stand alone.
+            out.append(piece[-longest:])
     return out
 
 

@@ -447,3 +447,23 @@ def test_a_source_keeps_its_number_across_versions():
     assert len(set(third.values())) == len(third)
     for sec in v3.sections:
         assert set(sec.citations) <= set(third.values())
+
+
+def test_heading_phrases_are_never_cut_before_their_last_word():
+    phrases = [" ".join(p) for p in summarize._phrases(
+        "Common ground was sought by Northeast Asia's three major economies on Monday."
+    )]
+    assert "Northeast Asia's three major" not in phrases
+    assert any(p.endswith("economies") for p in phrases if "major" in p)
+    flames = [" ".join(p) for p in summarize._phrases(
+        "Flames raced downhill toward the north side as embers blew across the road."
+    )]
+    assert not any(p.split()[-1] in ("toward", "across", "blew") for p in flames)
+    assert summarize._title_clauses("At least 12 structures destroyed in Calder fire", 5) == []
+
+
+def test_section_headings_do_not_end_in_a_function_word():
+    for rows in (STORY, STORY[:5], STORY[3:]):
+        for sec in run(members(rows, copies=())).sections:
+            last = sec.heading.split()[-1].lower()
+            assert last not in summarize._EDGE_WORDS and last not in summarize.STOPWORDS
