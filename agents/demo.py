@@ -18,6 +18,7 @@ from pathlib import Path
 import faust
 import orjson
 from rich.console import Console
+from rich.markup import escape
 
 from agents.app import Storystream, build_app
 from agents.broker import EmbeddedBroker, free_port
@@ -26,7 +27,8 @@ from agents.settings import Settings
 from pipeline.stories import member_key
 from schemas import DeadLetter, StoryAssignment, StoryUpdate
 
-console = Console(highlight=False)
+# Off a terminal (a log, a pipe) every update stays on one line: no wrapping at 80 columns.
+console = Console(highlight=False, soft_wrap=True)
 
 
 def sample_lines() -> list[bytes]:
@@ -86,11 +88,11 @@ class Completion:
 
 def print_update(update: StoryUpdate) -> None:
     if update.merged_into:
-        console.print(f"[dim]{update.story_id} merged into {update.merged_into}")
+        console.print(f"[dim]{escape(update.story_id)} merged into {escape(update.merged_into)}")
         return
     console.print(
-        f"[bold green]{update.status_line}[/] · {update.headline} "
-        f"[dim]({update.story_id} v{update.version})"
+        f"[bold green]{escape(update.status_line)}[/] · {escape(update.headline)} "
+        f"[dim]({escape(update.story_id)} v{update.version})"
     )
 
 
@@ -220,5 +222,7 @@ def run_worker(ss: Storystream) -> None:
     worker = faust.Worker(
         ss.app, loglevel=ss.settings.log_level, quiet=True, redirect_stdouts=False
     )
+    if not worker.stdout.isatty():
+        worker.spinner = None  # its cursor-control codes would end up in logs and pipes
     with contextlib.suppress(SystemExit):
         worker.execute_from_commandline()

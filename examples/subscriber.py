@@ -8,7 +8,7 @@ ignored by comparing ``version``. An update with ``merged_into`` set says the st
 by another one.
 
     python examples/subscriber.py --bootstrap 127.0.0.1:9092 --from-beginning
-    python examples/subscriber.py --story s-864beddf99aa1c06 --max-messages 5
+    python examples/subscriber.py --story s-99d8577a7d3ed39c --max-messages 5
 
 Only aiokafka is needed, so the script can be copied into any service.
 """
