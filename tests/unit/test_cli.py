@@ -253,3 +253,19 @@ def test_version_and_ingest_help_name_the_broker():
     result = runner.invoke(cli, ["ingest", "--help"], terminal_width=200)
     assert result.exit_code == 0
     assert "--broker" in result.stdout and "BROKER_URL" in result.stdout
+
+
+def test_demo_updates_stay_on_one_line_and_print_headlines_literally():
+    from agents import demo
+    from schemas import StoryUpdate
+
+    headline = "[bold]Harbor[/] bridge " + "reopens after months of repairs " * 4
+    update = StoryUpdate(
+        story_id="s-1", version=2, updated_at=0.0, first_seen=0.0, headline=headline,
+        status_line="Updated (2 articles)", article_count=2,
+    )
+    with demo.console.capture() as captured:
+        demo.print_update(update)
+    text = captured.get()
+    assert text.count("\n") == 1 and len(text) > 120  # not wrapped at 80 columns
+    assert headline.strip() in text and "(s-1 v2)" in text
