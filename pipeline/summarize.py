@@ -969,12 +969,14 @@ def _whats_new(
     if previous is None or not model.sents:
         return []
     before = _previous_sentences(previous)
-    known_articles = {a.article_id for a in previous.articles}
+    known_titles = {a.article_id: a.title for a in previous.articles}
     old = model.vectorize(before) if before else None
-    # Only articles the previous version did not list bring news: a sentence of an older
-    # article that moved into the sections is not new.
+    # Only articles the previous version did not list (or listed under another title: a
+    # revision) bring news: a sentence of an older article that moved into the sections is not.
     fresh_docs = {
-        d for d, doc in enumerate(model.docs) if doc.article.id not in known_articles
+        d
+        for d, doc in enumerate(model.docs)
+        if known_titles.get(doc.article.id) != doc.article.title
     }
     candidates = [s for s in ranking if s in in_sections and model.sents[s].doc in fresh_docs]
     candidates += [

@@ -467,3 +467,15 @@ def test_section_headings_do_not_end_in_a_function_word():
         for sec in run(members(rows, copies=())).sections:
             last = sec.heading.split()[-1].lower()
             assert last not in summarize._EDGE_WORDS and last not in summarize.STOPWORDS
+
+
+def test_a_revision_under_a_new_title_brings_its_new_material_to_whats_new():
+    v1 = run(members(STORY[:4], copies=()))
+    revised = list(STORY[:4])
+    aid, outlet, _, hours, text = revised[2]
+    revised[2] = (aid, outlet, "Tessel reservoir record: levee breached near Marsh End", hours,
+                  text + "\nA levee breached near the hamlet of Marsh End late on Monday night.")
+    v2 = run(members(revised, copies=()), previous=v1, version=2)
+    assert any("Marsh End" in item.text for item in v2.whats_new)
+    for item in v2.whats_new:
+        assert near_verbatim(item.text, revised[2][4])
