@@ -113,5 +113,7 @@ def run_worker(ss: Storystream, on_deadline: Callable[[], None] | None = None) -
         on_deadline=on_deadline,
         broker_answers=lambda: ss.broker_health.reachable,
     )
+    if not worker.stdout.isatty():
+        worker.spinner = None  # its cursor-control codes would end up in logs and pipes
     with contextlib.suppress(SystemExit):
         worker.execute_from_commandline()

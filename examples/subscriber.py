@@ -8,7 +8,7 @@ ignored by comparing ``version``. An update with ``merged_into`` set says the st
 by another one.
 
     python examples/subscriber.py --bootstrap 127.0.0.1:9092 --from-beginning
-    python examples/subscriber.py --story s-864beddf99aa1c06 --max-messages 5
+    python examples/subscriber.py --story s-99d8577a7d3ed39c --max-messages 5
 
 Only aiokafka is needed, so the script can be copied into any service.
 """
@@ -18,11 +18,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 import time
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaConnectionError
 
 TOPIC = "stories.updates"
 
@@ -42,7 +44,15 @@ async def follow(args: argparse.Namespace) -> int:
         auto_offset_reset="earliest" if args.from_beginning else "latest",
         enable_auto_commit=bool(args.group),
     )
-    await consumer.start()
+    try:
+        await consumer.start()
+    except KafkaConnectionError:
+        await consumer.stop()
+        print(
+            f"error: cannot reach Kafka at {args.bootstrap} (set BROKER_URL or --bootstrap)",
+            file=sys.stderr,
+        )
+        return 2
     latest: dict[str, int] = {}
     seen = 0
     deadline = time.monotonic() + args.timeout if args.timeout else None
@@ -82,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--story", action="append", help="only this story id (repeatable)")
     parser.add_argument("--max-messages", type=int, default=0, help="stop after this many")
     parser.add_argument("--timeout", type=float, default=0, help="stop after this many s")
+    # aiokafka logs each refused connection itself; one clear line is printed instead.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     return asyncio.run(follow(parser.parse_args(argv)))
 
 

@@ -115,7 +115,9 @@ class Engine:
 def summarize_story_with(config: SummaryConfig):
     """``summarize_story`` bound to a configuration, in the shape the story book calls."""
 
-    def run(story_id, members, *, version, previous, related, now) -> StoryUpdate:
+    def run(
+        story_id, members, *, version, previous, related, now, citations=None
+    ) -> StoryUpdate:
         return summarize_story(
             story_id,
             members,
@@ -124,6 +126,7 @@ def summarize_story_with(config: SummaryConfig):
             related=related,
             now=now,
             config=config,
+            citations=citations,
         )
 
     return run

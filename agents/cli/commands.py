@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from agents.cli.jsonl import check_input, err_console
+from agents.cli.jsonl import check_input, check_output, err_console
 
 cli = typer.Typer(
     name="storystream",
@@ -23,12 +28,71 @@ cli = typer.Typer(
 InputFile = Annotated[Path, typer.Argument(help="JSONL of raw articles, one per line.")]
 
 
+def _fail(message: object, code: int = 2) -> typer.Exit:
+    """Print one ``error: ...`` line on stderr; the caller raises the returned Exit."""
+    err_console.print("[red]error:[/] ", end="")
+    err_console.print(str(message), markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the errors a user can cause (bad input, missing files, no broker) into one line."""
+    from agents.cli.eval import CorpusError
+    from agents.cli.ingest import BrokerUnreachable
+    from pipeline.common.errors import BadInput
+
+    try:
+        yield
+    except BadInput as exc:
+        raise _fail(exc.reason) from exc
+    except (CorpusError, BrokerUnreachable, OSError) as exc:
+        raise _fail(_os_message(exc)) from exc
+
+
+def _os_message(exc: BaseException) -> str:
+    """``[Errno 2] No such file or directory: 'x'`` → ``no such file or directory: x``."""
+    if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+        return f"{exc.strerror.lower()}: {exc.filename}"
+    return str(exc)
+
+
 def _require(path: Path) -> None:
     try:
         check_input(path)
     except (FileNotFoundError, IsADirectoryError) as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
+        raise _fail(exc) from exc
+
+
+def _writable(*paths: Path | None) -> None:
+    for path in paths:
+        if path is None:
+            continue
+        try:
+            check_output(path)
+        except OSError as exc:
+            raise _fail(exc) from exc
+
+
+def _version(value: bool) -> None:
+    if value:
+        try:
+            typer.echo(f"storystream {package_version('storystream')}")
+        except PackageNotFoundError:
+            typer.echo("storystream (not installed)")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """A streaming news story engine: raw articles in, living stories out."""
 
 
 @cli.command()
@@ -73,18 +137,29 @@ def worker() -> None:
 @cli.command()
 def ingest(
     source: Annotated[str, typer.Argument(help="JSONL file, folder of .txt/.html, or feed.")],
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            "--broker",
+            help="Kafka bootstrap servers (kafka://host:port or host:port); "
+            "default: BROKER_URL, else kafka://localhost:9092.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Send articles from SOURCE to articles.raw on BROKER_URL."""
+    """Send articles from SOURCE to articles.raw on the Kafka broker at BROKER_URL (or --broker)."""
     from agents.cli.ingest import ingest as run_ingest
     from agents.offsets import bootstrap_of
     from agents.settings import Settings
 
-    settings = Settings.from_env()
-    try:
-        asyncio.run(run_ingest(source, bootstrap_of(settings.broker_url)))
-    except (FileNotFoundError, ValueError) as exc:
-        err_console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
+    url = broker or Settings.from_env().broker_url
+    # aiokafka logs every refused connection itself; the one-line error below says it all.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    with _user_errors():
+        try:
+            asyncio.run(run_ingest(source, bootstrap_of(url)))
+        except ValueError as exc:  # an unreadable feed
+            raise _fail(exc) from exc
 
 
 @cli.command()
@@ -100,7 +175,9 @@ def replay(
     from agents.cli.replay import replay as run_replay
 
     _require(input)
-    stats = run_replay(input, out, stories, show_progress=not quiet)
+    _writable(out, stories)
+    with _user_errors():
+        stats = run_replay(input, out, stories, show_progress=not quiet)
     err_console.print(
         f"{stats.lines} articles, {stats.stories} stories, {stats.failed} failed, "
         f"{stats.rate:,.0f} articles/s"
@@ -117,7 +194,9 @@ def normalize(
     from agents.cli.replay import normalize_file
 
     _require(input)
-    stats = normalize_file(input, out, show_progress=not quiet)
+    _writable(out)
+    with _user_errors():
+        stats = normalize_file(input, out, show_progress=not quiet)
     err_console.print(
         f"{stats.lines} articles, {stats.failed} failed, {stats.rate:,.0f} articles/s"
     )
@@ -131,7 +210,9 @@ def evaluate(
     from agents.cli.eval import format_report, run_eval
 
     _require(corpus)
-    typer.echo(format_report(run_eval(corpus)))
+    with _user_errors():
+        report = run_eval(corpus)
+    typer.echo(format_report(report))
 
 
 @cli.command()
@@ -146,7 +227,8 @@ def bench(
     from agents.cli.bench import format_rows, run_bench
 
     _require(corpus)
-    rows = run_bench(corpus, repeat=repeat)
+    with _user_errors():
+        rows = run_bench(corpus, repeat=repeat)
     typer.echo(orjson.dumps(rows).decode() if json_out else format_rows(rows))
 
 
@@ -165,7 +247,9 @@ def summarize(
     from agents.cli.summarize import run_summarize
 
     _require(articles)
-    typer.echo(run_summarize(articles, max_words=max_words, fmt=format.value))
+    with _user_errors():
+        text = run_summarize(articles, max_words=max_words, fmt=format.value)
+    typer.echo(text)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import orjson
 from rich.console import Console
+from rich.markup import escape
 
 from agents.app import build_app
 from agents.broker import EmbeddedBroker, free_port
@@ -27,7 +28,8 @@ from agents.worker import run_worker
 from pipeline.summaries.book import member_key
 from schemas import DeadLetter, StoryAssignment, StoryUpdate
 
-console = Console(highlight=False)
+# Off a terminal (a log, a pipe) every update stays on one line: no wrapping at 80 columns.
+console = Console(highlight=False, soft_wrap=True)
 
 
 def sample_lines() -> list[bytes]:
@@ -87,11 +89,11 @@ class Completion:
 
 def print_update(update: StoryUpdate) -> None:
     if update.merged_into:
-        console.print(f"[dim]{update.story_id} merged into {update.merged_into}")
+        console.print(f"[dim]{escape(update.story_id)} merged into {escape(update.merged_into)}")
         return
     console.print(
-        f"[bold green]{update.status_line}[/] · {update.headline} "
-        f"[dim]({update.story_id} v{update.version})"
+        f"[bold green]{escape(update.status_line)}[/] · {escape(update.headline)} "
+        f"[dim]({escape(update.story_id)} v{update.version})"
     )
 
 

@@ -7,17 +7,45 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from agents.cli.jsonl import err_console, read_jsonl
 from pipeline.assignment.assigner import StoryAssigner, article_terms
 from pipeline.assignment.fit import article_from_row, replay_order
 from pipeline.evaluation import FinalStories, bcubed, cluster_count, pairwise
 from schemas.records import DedupVerdict, RawArticle
 
 
+class CorpusError(ValueError):
+    """A corpus that cannot be scored: no article, or no gold label to score against."""
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
+    """The corpus's usable rows; a malformed line or one without an id is reported and skipped.
+
+    Raises:
+        CorpusError: no usable row, or no row carries a gold ``event``.
+    """
+    rows: list[dict[str, Any]] = []
+    skipped = 0
+    for line in read_jsonl(path):
+        error = line.error
+        if error is None and line.data is not None and line.data.get("id") in (None, ""):
+            error = f"line {line.number}: no `id`"
+        if error is not None:
+            skipped += 1
+            err_console.print(f"{error} (skipped)", style="yellow", markup=False, highlight=False)
+            continue
+        rows.append(line.data)
+    if not rows:
+        reason = f", {skipped} malformed" if skipped else ""
+        raise CorpusError(f"{path}: no article to score (0 usable lines{reason})")
+    if all(row.get("event") is None for row in rows):
+        raise CorpusError(f"{path}: no line carries a gold `event` label: nothing to score against")
+    return rows
+
+
 def load_corpus(path: Path) -> list[dict[str, Any]]:
     """Rows of a JSONL corpus in replay order: dated by date (stable), then undated in order."""
-    rows = [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+    rows = _read_rows(path)
     return replay_order(rows)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import feedparser
 import orjson
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
 
 from agents.cli.jsonl import err_console, read_jsonl
 from schemas import ARTICLES_RAW, RawArticle
@@ -50,8 +51,19 @@ def _from_folder(folder: Path) -> Iterator[bytes]:
         yield raw.to_json()
 
 
+class BrokerUnreachable(ConnectionError):
+    """No Kafka broker answered at the bootstrap address."""
+
+
+def check_source(source: str) -> None:
+    """Fail before any broker is contacted when SOURCE is neither a path nor a feed URL."""
+    if not (Path(source).exists() or source.startswith(("http://", "https://"))):
+        raise FileNotFoundError(f"no such file, folder or feed: {source}")
+
+
 def iter_source(source: str) -> Iterator[bytes]:
     """Raw article payloads from a JSONL file, a folder, or a feed (path or URL)."""
+    check_source(source)
     path = Path(source)
     if path.is_dir():
         yield from _from_folder(path)
@@ -60,10 +72,8 @@ def iter_source(source: str) -> Iterator[bytes]:
             if line.error:
                 err_console.print(f"[yellow]{line.error} (sent anyway: it will be dead-lettered)")
             yield line.raw
-    elif path.exists() or source.startswith(("http://", "https://")):
-        yield from _from_feed(source)
     else:
-        raise FileNotFoundError(f"no such file, folder or feed: {source}")
+        yield from _from_feed(source)
 
 
 def _key(payload: bytes) -> bytes | None:
@@ -79,9 +89,21 @@ def _key(payload: bytes) -> bytes | None:
 
 
 async def ingest(source: str, bootstrap: str) -> int:
-    """Send every article of ``source`` to ``articles.raw``; returns the count sent."""
+    """Send every article of ``source`` to ``articles.raw``; returns the count sent.
+
+    Raises:
+        FileNotFoundError: ``source`` does not exist (checked before connecting).
+        BrokerUnreachable: no broker answered at ``bootstrap``.
+    """
+    check_source(source)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    await producer.start()
+    try:
+        await producer.start()
+    except KafkaConnectionError as exc:
+        await producer.stop()
+        raise BrokerUnreachable(
+            f"cannot reach Kafka at {bootstrap} (set BROKER_URL or --broker)"
+        ) from exc
     sent = 0
     started = time.perf_counter()
     try:

@@ -17,7 +17,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-err_console = Console(stderr=True)
+# Off a terminal (a log file, a pipe) lines are written whole: no wrapping at 80 columns.
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass
@@ -55,7 +56,7 @@ def read_jsonl(path: Path) -> Iterator[Line]:
 
 
 def progress(description: str, total: int | None, enabled: bool = True) -> Progress:
-    """A progress bar on stderr (hidden when disabled or not a terminal)."""
+    """A progress bar on stderr (hidden when disabled or not a terminal: no cursor codes)."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -63,7 +64,7 @@ def progress(description: str, total: int | None, enabled: bool = True) -> Progr
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=err_console,
-        disable=not enabled,
+        disable=not enabled or not err_console.is_terminal,
         transient=False,
     )
 
@@ -74,3 +75,14 @@ def check_input(path: Path) -> None:
         raise FileNotFoundError(f"input file not found: {path}")
     if path.is_dir():
         raise IsADirectoryError(f"expected a JSONL file, got a directory: {path}")
+
+
+def check_output(path: Path) -> None:
+    """Fail with a clear message when an output file cannot be created where it is asked for."""
+    folder = path.parent
+    if not folder.exists():
+        raise FileNotFoundError(f"output folder does not exist: {folder} (for {path})")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"not a folder: {folder} (for {path})")
+    if path.is_dir():
+        raise IsADirectoryError(f"expected a file to write, got a directory: {path}")

@@ -30,7 +30,9 @@ class RunStats:
 def _report_failure(number: int, reason: str, shown: list[int], limit: int = 20) -> None:
     shown[0] += 1
     if shown[0] <= limit:
-        err_console.print(f"[yellow]line {number}: {reason} (skipped)")
+        prefix = f"line {number}: "
+        text = reason if reason.startswith(prefix) else prefix + reason
+        err_console.print(f"{text} (skipped)", style="yellow", markup=False, highlight=False)
     elif shown[0] == limit + 1:
         err_console.print("[yellow]more failed lines not shown")
 

@@ -12,6 +12,7 @@ from pipeline.common.text import stable_hash
 from schemas import Article, DedupVerdict, RelatedStory, StoryAssignment, StoryUpdate
 
 Member = tuple[Article, DedupVerdict]
+# Called as summarize(story_id, members, *, version, previous, related, now, citations).
 Summarizer = Callable[..., StoryUpdate]
 
 _SEP = "\x1f"
@@ -34,7 +35,11 @@ class StoryBook:
     Args:
         members: ``story_id + "\\x1f" + member key`` -> ``{"article", "verdict"}``.
         index: ``story_id`` -> list of member keys in arrival order.
-        meta: ``story_id`` -> ``{"version", "fingerprint", "last", "merged_into"}``.
+        meta: ``story_id`` -> ``{"version", "fingerprint", "last", "merged_into",
+            "citations"}``; ``citations`` maps every article the story ever cited to its
+            source number [n], in order of first citation, so a source keeps its number in
+            every later version, across restarts (records written before it existed derive
+            it from the last version's sources).
     """
 
     members: MutableMapping[str, bytes]
@@ -205,16 +210,39 @@ class StoryBook:
         if not members:
             return None
         return summarize(
-            story_id, members, version=version, previous=previous, related=related, now=now
+            story_id,
+            members,
+            version=version,
+            previous=previous,
+            related=related,
+            now=now,
+            citations=self.citations(story_id),
         )
+
+    def citations(self, story_id: str) -> dict[str, int]:
+        """Article id -> source number [n] of every article the story's versions cited."""
+        meta = self._meta(story_id)
+        numbers = dict(meta.get("citations") or {})
+        last = meta.get("last")
+        if last:  # records from before the numbering was kept, and the last version's own
+            for source in last.get("sources") or ():
+                numbers.setdefault(source["article_id"], source["n"])
+        return numbers
 
     def commit(self, update: StoryUpdate) -> None:
         """Record a published version: the story's content as of now is its fingerprint."""
+        numbers = self.citations(update.story_id)
+        used = set(numbers.values())
+        for source in update.sources:
+            if source.article_id not in numbers and source.n not in used:
+                numbers[source.article_id] = source.n
+                used.add(source.n)
         meta = self._meta(update.story_id)
         meta.update(
             version=update.version,
             fingerprint=self.fingerprint(update.story_id),
             last=update.to_dict(),
+            citations=numbers,
         )
         self.meta[update.story_id] = json_bytes(meta)
 

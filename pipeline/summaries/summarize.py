@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -202,6 +202,7 @@ def summarize_story(
     related: Sequence[RelatedStory] = (),
     now: float,
     config: SummaryConfig | None = None,
+    citations: Mapping[str, int] | None = None,
 ) -> StoryUpdate:
     """Summarize a story's current articles into a StoryUpdate.
 
@@ -214,11 +215,16 @@ def summarize_story(
         related: related stories, passed through.
         now: the update time (event time of the refresh).
         config: tuning; defaults to ``SummaryConfig()``.
+        citations: the source number [n] every article of the story ever got (article id ->
+            n); those articles keep it, new ones get the next free numbers. Defaults to the
+            numbers of ``previous``'s sources.
 
     Raises:
         BadInput: when the story has no articles.
     """
     cfg = config or SummaryConfig()
+    if citations is None:
+        citations = {src.article_id: src.n for src in previous.sources} if previous else {}
     if not members:
         raise BadInput(f"story {story_id} has no articles")
     docs, copy_of = _documents(members)
@@ -227,7 +233,7 @@ def summarize_story(
     ranking = model.rank()
     groups = model.topic_sections(ranking)
 
-    cite = _Citations(docs)
+    cite = _Citations(docs, citations)
     headline = model.headline()
     taken = {headline.lower()}
     sections: list[Section] = []
@@ -248,7 +254,10 @@ def summarize_story(
     in_sections = {s for g in groups for s in g}
     whats_new = _whats_new(model, cite, ranking, in_sections, previous, cfg)
     minority = _minority(model, cite, ranking, in_sections, docs, cfg)
-    unique = _unique(model, cite, ranking, docs, cfg)
+    # A sentence is shown once a page: unique coverage skips what the sections and the
+    # minority reports already say.
+    shown = in_sections | {s for s in ranking if model.sents[s].text in {m.text for m in minority}}
+    unique = _unique(model, cite, ranking, docs, cfg, shown)
 
     outlets: list[str] = []
     for article, _ in members:
@@ -773,6 +782,8 @@ def _title_clauses(title: str, max_words: int) -> list[str]:
         lead_words = part.split()
         while lead_words and lead_words[0].lower() in STOPWORDS:
             lead_words.pop(0)
+        if lead_words and lead_words[0].lower() in _EDGE_WORDS:
+            continue  # "At least 12 ..." without its "At" is a fragment
         part = " ".join(lead_words)
         part = part.strip(" .,'\"‘’“”")
         if 3 <= len(part.split()) <= max_words and part not in out:
@@ -837,12 +848,25 @@ _VERB_WORDS = (
 )
 _VERBS = frozenset(_VERB_WORDS.split())
 
+# Words a heading phrase never starts or ends with: prepositions and adverbs the stop list
+# lacks, number words and common irregular verb forms ("Flames downhill toward", "still
+# works three" are cut fragments, not topics).
+_EDGE_WORDS = frozenset(
+    """toward towards across along among amid around behind beside beyond inside near onto
+    outside past per since upon via within without instead still least less else even
+    ever never often once rather soon yet almost nearly perhaps already left right
+    three four five six seven eight nine ten dozen hundred thousand million billion
+    blew broke brought built came cut drove fell felt flew gave got grew hit kept knew led
+    lost paid put ran rose sent set spent stood threw took went won wrote works starts
+    remains remained began become became begin help""".split()
+)
+
 
 def _subruns(run: list[str], longest: int) -> list[list[str]]:
     """Noun-phrase-like pieces of a run: verb-like words split it, edges lose numbers."""
     pieces: list[list[str]] = [[]]
     for token in run:
-        if _verbish(token):
+        if _verbish(token) or token in _EDGE_WORDS or token.endswith(("n't", "n’t")):
             pieces.append([])
         else:
             pieces[-1].append(token)
@@ -852,10 +876,12 @@ def _subruns(run: list[str], longest: int) -> list[list[str]]:
             piece = piece[:-1]
         if not piece:
             continue
-        if len(piece) <= longest:
+        if len(piece) <= longest + 2:
             out.append(piece)
         else:
-            out.extend(piece[i : i + longest] for i in range(0, len(piece) - longest + 1))
+            # A noun phrase ends with its head noun: a window cut before it is a fragment
+            # ("Northeast Asia's three major"), so only the closing words stand alone.
+            out.append(piece[-longest:])
     return out
 
 
@@ -886,16 +912,25 @@ def _with_markers(text: str, numbers: Sequence[int]) -> str:
 
 
 class _Citations:
-    """Numbers sources in order of first citation; copies are cited as their original."""
+    """Numbers sources in order of first citation; copies are cited as their original.
 
-    def __init__(self, docs: Sequence[_Doc]):
+    An article numbered by an earlier version (``known``: article id -> n) keeps its number,
+    so a reader's "[2]" means the same source in every version; others get the next free one.
+    """
+
+    def __init__(self, docs: Sequence[_Doc], known: Mapping[str, int] | None = None):
         self.docs = docs
+        self.known = dict(known or {})
+        self.next = max(self.known.values(), default=0) + 1
         self.number: dict[int, int] = {}
 
     def numbers(self, doc_indices: Sequence[int]) -> list[int]:
         for d in doc_indices:
             if d not in self.number:
-                self.number[d] = len(self.number) + 1
+                given = self.known.get(self.docs[d].article.id)
+                if given is None:
+                    given, self.next = self.next, self.next + 1
+                self.number[d] = given
         return sorted(self.number[d] for d in doc_indices)
 
     def sources(self) -> list[Source]:
@@ -934,12 +969,16 @@ def _whats_new(
     if previous is None or not model.sents:
         return []
     before = _previous_sentences(previous)
-    known_articles = {a.article_id for a in previous.articles}
+    known_titles = {a.article_id: a.title for a in previous.articles}
     old = model.vectorize(before) if before else None
-    candidates = [s for s in ranking if s in in_sections]
+    # Only articles the previous version did not list (or listed under another title: a
+    # revision) bring news: a sentence of an older article that moved into the sections is not.
     fresh_docs = {
-        d for d, doc in enumerate(model.docs) if doc.article.id not in known_articles
+        d
+        for d, doc in enumerate(model.docs)
+        if known_titles.get(doc.article.id) != doc.article.title
     }
+    candidates = [s for s in ranking if s in in_sections and model.sents[s].doc in fresh_docs]
     candidates += [
         s for s in ranking if s not in in_sections and model.sents[s].doc in fresh_docs
     ]
@@ -1016,8 +1055,9 @@ def _unique(
     ranking: Sequence[int],
     docs: Sequence[_Doc],
     cfg: SummaryConfig,
+    shown: set[int] = frozenset(),
 ) -> list[OutletCoverage]:
-    """Per outlet, the best sentences no other outlet carries."""
+    """Per outlet, the best sentences no other outlet carries and the page does not show yet."""
     outlets = []
     for d in docs:
         if d.article.outlet not in outlets:
@@ -1025,8 +1065,11 @@ def _unique(
     if len(outlets) < 2 or not model.sents:
         return []
     items: dict[str, list[int]] = {o: [] for o in outlets}
+    said = sorted(shown)
     for s in ranking:
-        if model.superseded[s] or model.sents[s].quote:
+        if model.superseded[s] or model.sents[s].quote or s in shown:
+            continue
+        if said and model.sim[s, said].max() >= cfg.redundancy_threshold:
             continue
         outlet = docs[model.sents[s].doc].article.outlet
         bucket = items[outlet]

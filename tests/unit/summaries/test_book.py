@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import orjson
+
+from pipeline.engine import summarize_story_with
 from pipeline.summaries.book import RefreshSchedule, StoryBook
-from schemas import Article, DedupVerdict, StoryAssignment, StoryUpdate
+from pipeline.summaries.summarize import SummaryConfig
+from schemas import Article, DedupVerdict, Source, StoryAssignment, StoryUpdate
 
 
 def _article(article_id: str, text: str = "Body text.", outlet: str = "a.example") -> Article:
@@ -24,7 +28,9 @@ def _assign(story: str, article: Article, kind: str = "original", of: str | None
     return StoryAssignment(story_id=story, article=article, verdict=verdict)
 
 
-def _fake_summary(story_id, members, *, version, previous, related, now) -> StoryUpdate:
+def _fake_summary(
+    story_id, members, *, version, previous, related, now, citations=None
+) -> StoryUpdate:
     return StoryUpdate(
         story_id=story_id,
         version=version,
@@ -121,3 +127,87 @@ def test_only_the_workers_partitions_are_due_and_the_schedule_survives_a_restart
     recovered = RefreshSchedule(dict(store), quiet=1.0, longest=10.0)
     assert recovered.due(5.0, {3}) == [(3, "s-a", [])]
     assert recovered.due(5.0, {3, 4}) == [(3, "s-a", []), (4, "s-b", [])]
+
+
+def _citing(*article_ids: str):
+    """A summarizer that cites the given members, numbering them as the book says it must."""
+    seen: list[dict[str, int]] = []
+
+    def summary(story_id, members, *, version, previous, related, now, citations=None):
+        seen.append(dict(citations or {}))
+        numbers = dict(citations or {})
+        for aid in article_ids:
+            numbers.setdefault(aid, max(numbers.values(), default=0) + 1)
+        update = _fake_summary(
+            story_id, members, version=version, previous=previous, related=related, now=now
+        )
+        update.sources = [
+            Source(n=numbers[a], article_id=a, outlet="a.example", title=a, url=None)
+            for a in article_ids
+        ]
+        return update
+
+    return summary, seen
+
+
+def test_source_numbers_are_kept_in_the_book_and_survive_a_restart():
+    book = StoryBook.in_memory()
+    for aid in ("a", "b"):
+        book.add(_assign("s1", _article(aid, f"text {aid}")))
+    first, _ = _citing("b", "a")
+    assert [(x.article_id, x.n) for x in book.refresh("s1", first, now=1.0).sources] == [
+        ("b", 1), ("a", 2)]
+    book.add(_assign("s1", _article("c", "text c")))
+    # Version 2 no longer cites "b"; version 3 cites it again: it is still [1].
+    second, _ = _citing("c", "a")
+    assert {x.article_id: x.n for x in book.refresh("s1", second, now=2.0).sources} == {
+        "c": 3, "a": 2}
+    restarted = StoryBook(dict(book.members), dict(book.index), dict(book.meta))
+    restarted.add(_assign("s1", _article("d", "text d")))
+    third, seen = _citing("d", "b", "c")
+    update = restarted.refresh("s1", third, now=3.0)
+    assert seen == [{"b": 1, "a": 2, "c": 3}]
+    assert {x.article_id: x.n for x in update.sources} == {"d": 4, "b": 1, "c": 3}
+
+
+def test_records_written_before_the_numbering_derive_it_from_the_last_version():
+    book = StoryBook.in_memory()
+    book.add(_assign("s1", _article("a", "text a")))
+    summary, _ = _citing("a")
+    book.refresh("s1", summary, now=1.0)
+    legacy = orjson.loads(book.meta["s1"])
+    del legacy["citations"]
+    book.meta["s1"] = orjson.dumps(legacy)
+    assert book.citations("s1") == {"a": 1}
+    book.add(_assign("s1", _article("b", "text b")))
+    again, seen = _citing("b", "a")
+    assert {x.article_id: x.n for x in book.refresh("s1", again, now=2.0).sources} == {
+        "b": 2, "a": 1}
+    assert seen == [{"a": 1}]
+
+
+def test_the_story_summary_keeps_every_source_number_across_versions():
+    texts = {
+        "p1": "Harbor officials closed the Kessing bridge on Monday after divers found cracks "
+        "in two of its piers.\nThe bridge carries 30,000 cars a day across the Lune estuary.",
+        "p2": "The Kessing bridge over the Lune estuary was closed on Monday after divers found "
+        "cracks in two piers.\nFerry operators added crossings for stranded commuters.",
+        "p3": "Engineers said the cracked piers of the Kessing bridge need six months of "
+        "repairs.\nThe Kessing bridge will stay closed to cars until the repairs are done, "
+        "harbor officials said.",
+        "p4": "Ferry crossings over the Lune estuary doubled after the Kessing bridge closed.\n"
+        "Commuters waited up to an hour for the ferries on Tuesday morning.",
+    }
+    book = StoryBook.in_memory()
+    summarize = summarize_story_with(SummaryConfig())
+    numbers: dict[str, int] = {}
+    for step, (aid, text) in enumerate(texts.items(), 1):
+        book.add(_assign("s1", _article(aid, text, outlet=f"o{step}.example")))
+        update = book.refresh("s1", summarize, now=float(step))
+        current = {x.article_id: x.n for x in update.sources}
+        assert len(set(current.values())) == len(current)
+        assert all(current[a] == n for a, n in numbers.items() if a in current)
+        numbers.update(current)
+        cited = {n for sec in update.sections for n in sec.citations}
+        assert cited <= set(current.values())
+    assert len(numbers) >= 3

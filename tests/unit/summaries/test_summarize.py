@@ -239,7 +239,9 @@ def test_minority_and_unique_coverage():
     minority_texts = " ".join(i.text for i in u.minority_reports)
     assert "Engineers warned" not in minority_texts  # carried by three outlets
     unique = {o.outlet: [i.text for i in o.items] for o in u.unique_by_outlet}
-    assert any("300,000 euros" in t for t in unique.get("Farm Weekly", []))
+    # Farm Weekly's figure is in the summary already, so its unique coverage is another claim.
+    assert "300,000 euros" in " ".join(sec.text for sec in u.sections)
+    assert unique["Farm Weekly"] and not any("300,000" in t for t in unique["Farm Weekly"])
     for o in u.unique_by_outlet:
         for item in o.items:
             assert item.outlets == [o.outlet]
@@ -389,3 +391,91 @@ def test_a_changed_figure_is_superseded_by_the_newer_report():
     body = " ".join(s.text for s in u.sections)
     assert "At least 12 people" in body
     assert "At least 8 people" not in body
+
+
+def page_sentences(u: StoryUpdate) -> list[str]:
+    """Every sentence the story page shows in its sections, minority reports, unique coverage."""
+    out = [text for sec in u.sections for text, _ in sentences_of(sec.text)]
+    out += [item.text for item in u.minority_reports]
+    out += [item.text for cov in u.unique_by_outlet for item in cov.items]
+    return out
+
+
+@pytest.mark.parametrize("rows", [STORY, STORY[:5], STORY[3:]])
+def test_no_sentence_appears_twice_on_a_page(rows):
+    u = run(members(rows, copies=()))
+    shown = [" ".join(t.lower().rstrip(".").split()) for t in page_sentences(u)]
+    assert shown and len(shown) == len(set(shown))
+    news = [item.text for item in u.whats_new]
+    assert len(news) == len(set(news))
+
+
+@pytest.mark.parametrize(("start", "before", "after"), [(0, 6, 7), (0, 8, 9), (3, 7, 8)])
+def test_whats_new_is_empty_when_nothing_changed_and_only_new_after_an_article(
+    start, before, after
+):
+    v1 = run(members(STORY[start:before], copies=()))
+    again = run(members(STORY[start:before], copies=()), previous=v1, version=2)
+    assert again.whats_new == []
+    v2 = run(members(STORY[start:after], copies=()), previous=v1, version=2)
+    assert v2.whats_new
+    arrived = [article(*row) for row in STORY[before:after]]
+    new_sources = {src.n for src in v2.sources if src.article_id in {a.id for a in arrived}}
+    for item in v2.whats_new:
+        # Only the new articles' own material (an older sentence that moved into the
+        # sections is not news), cited to them.
+        assert any(near_verbatim(item.text, a.text) for a in arrived), item.text
+        assert new_sources & set(item.citations)
+
+
+def test_a_source_keeps_its_number_across_versions():
+    v1 = run(members(STORY[:4], copies=()))
+    first = {src.article_id: src.n for src in v1.sources}
+    # Articles arrive whose sentences outrank the early ones: the early sources keep their [n].
+    v2 = run(members(STORY[2:], copies=()), previous=v1, version=2)
+    second = {src.article_id: src.n for src in v2.sources}
+    kept = first.keys() & second.keys()
+    assert kept
+    assert all(first[a] == second[a] for a in kept)
+    # A number is never given to another article, even once its source is no longer cited.
+    reused = {n for a, n in second.items() if a not in first} & set(first.values())
+    assert not reused
+    # Numbers known from versions before the previous one hold as well.
+    v3 = run(members(STORY, copies=()), previous=v2, version=3, citations={**first, **second})
+    third = {src.article_id: src.n for src in v3.sources}
+    assert all(third[a] == n for a, n in {**first, **second}.items() if a in third)
+    assert len(set(third.values())) == len(third)
+    for sec in v3.sections:
+        assert set(sec.citations) <= set(third.values())
+
+
+def test_heading_phrases_are_never_cut_before_their_last_word():
+    phrases = [" ".join(p) for p in summarize._phrases(
+        "Common ground was sought by Northeast Asia's three major economies on Monday."
+    )]
+    assert "Northeast Asia's three major" not in phrases
+    assert any(p.endswith("economies") for p in phrases if "major" in p)
+    flames = [" ".join(p) for p in summarize._phrases(
+        "Flames raced downhill toward the north side as embers blew across the road."
+    )]
+    assert not any(p.split()[-1] in ("toward", "across", "blew") for p in flames)
+    assert summarize._title_clauses("At least 12 structures destroyed in Calder fire", 5) == []
+
+
+def test_section_headings_do_not_end_in_a_function_word():
+    for rows in (STORY, STORY[:5], STORY[3:]):
+        for sec in run(members(rows, copies=())).sections:
+            last = sec.heading.split()[-1].lower()
+            assert last not in summarize._EDGE_WORDS and last not in summarize.STOPWORDS
+
+
+def test_a_revision_under_a_new_title_brings_its_new_material_to_whats_new():
+    v1 = run(members(STORY[:4], copies=()))
+    revised = list(STORY[:4])
+    aid, outlet, _, hours, text = revised[2]
+    revised[2] = (aid, outlet, "Tessel reservoir record: levee breached near Marsh End", hours,
+                  text + "\nA levee breached near the hamlet of Marsh End late on Monday night.")
+    v2 = run(members(revised, copies=()), previous=v1, version=2)
+    assert any("Marsh End" in item.text for item in v2.whats_new)
+    for item in v2.whats_new:
+        assert near_verbatim(item.text, revised[2][4])

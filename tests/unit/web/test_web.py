@@ -594,3 +594,23 @@ async def test_static_files_are_served_and_unknown_ones_are_404(web: Web):
     r = await web.get("/static/story.js")
     assert r.status == 200 and "EventSource" in await r.text()
     assert (await web.get("/static/nothing.js")).status == 404
+
+
+async def test_story_page_shows_each_sentence_once_and_points_at_new_sections(web: Web):
+    update = make_update(story_id="s-once", count=3)
+    update.whats_new = [
+        CitedText("Forty boats sailed past the lighthouse.", [2]),
+        CitedText("A brass band played until dusk.", [1]),
+        CitedText("One outlet counted fewer boats.", [2]),
+    ]
+    web.model.apply_update(update)
+    html = await (await web.get("/stories/s-once")).text()
+    assert html.count("Forty boats sailed past the lighthouse") == 1
+    assert html.count("A brass band played until dusk") == 1
+    assert 'New in <a href="#section-2">Boats and bands</a>' in html
+    assert 'id="section-2"' in html and html.count('class="new-badge"') == 1
+    assert html.count("One outlet counted fewer boats") == 1
+    assert 'New in <a href="#minority-reports">Minority Reports</a>' in html
+    # The raw JSON listing is not offered as a page in the navigation.
+    nav = html.split("<nav>", 1)[1].split("</nav>", 1)[0]
+    assert "/api/" not in nav
