@@ -110,7 +110,7 @@ class Settings:
         Setting(
             "STORYSTREAM_DEDUP_BATCH_WITHIN",
             "dedup_batch_within_seconds",
-            "Seconds the dedup home and band-owner agents wait to fill a batch (short: an "
+            "Longest the dedup home and band-owner agents hold a batch open (short: an "
             "article passes them three times, and a copy of a copy waits for its original).",
         ),
         Setting(
@@ -124,7 +124,8 @@ class Settings:
         Setting(
             "STORYSTREAM_BATCH_WITHIN",
             "batch_within_seconds",
-            "Seconds an agent waits to fill a batch.",
+            "Longest an agent holds a batch open; a batch closes as soon as no further "
+            "message is waiting.",
         ),
         Setting(
             "STORYSTREAM_FETCH_WAIT",

@@ -6,6 +6,7 @@ import time
 
 import faust
 
+from agents.batching import take_drained
 from agents.runtime import StatefulStage, Storystream, delivery_of, event_context
 from pipeline.assignment.assigner import StoryAssigner
 from schemas import ARTICLES_DEDUPED, STORIES_ASSIGNMENTS, DedupedArticle
@@ -30,7 +31,7 @@ class AssignAgent:
     async def run(self, stream: faust.StreamT) -> None:
         ss = self.ss
         batch, within = ss.settings.batch_size, ss.settings.batch_within_seconds
-        async for events in stream.take_events(batch, within=within):
+        async for events in take_drained(stream, batch, within=within):
             started = time.perf_counter()
             stage = self.assigner.current()
             for event in events:

@@ -15,6 +15,7 @@ from typing import Any
 import faust
 from faust.types import EventT
 
+from agents.batching import take_drained
 from agents.runtime import (
     PartitionedStage,
     Storystream,
@@ -86,8 +87,8 @@ class DedupAgents:
         state written: a crash before that redelivers the batch, which decides the same way.
         """
         settings = self.ss.settings
-        async for events in stream.take_events(
-            settings.batch_size, within=settings.dedup_batch_within_seconds
+        async for events in take_drained(
+            stream, settings.batch_size, within=settings.dedup_batch_within_seconds
         ):
             await self.home_batch(events)
 
@@ -168,8 +169,8 @@ class DedupAgents:
 
     async def owners_run(self, stream: faust.StreamT) -> None:
         settings = self.ss.settings
-        async for events in stream.take_events(
-            settings.batch_size, within=settings.dedup_batch_within_seconds
+        async for events in take_drained(
+            stream, settings.batch_size, within=settings.dedup_batch_within_seconds
         ):
             await self.owner_batch(events)
 

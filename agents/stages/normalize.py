@@ -6,6 +6,7 @@ import time
 
 import faust
 
+from agents.batching import take_drained
 from agents.runtime import Storystream
 from pipeline.common.errors import BadInput
 from pipeline.normalization.normalize import normalize, parse_raw
@@ -25,7 +26,7 @@ class NormalizeAgent:
         ss = self.ss
         config = ss.normalize_config
         batch, within = ss.settings.batch_size, ss.settings.batch_within_seconds
-        async for events in stream.take_events(batch, within=within):
+        async for events in take_drained(stream, batch, within=within):
             started = time.perf_counter()
             for event in events:
                 try:

@@ -13,6 +13,7 @@ import time
 
 import faust
 
+from agents.batching import take_drained
 from agents.runtime import PartitionEvent, Storystream, event_context
 from pipeline.engine import summarize_story_with
 from pipeline.summaries.book import RefreshSchedule, StoryBook
@@ -33,6 +34,7 @@ class SummarizeAgent:
             tables["story-pending"],
             quiet=settings.summary_debounce_seconds,
             longest=settings.summary_max_wait_seconds,
+            lead=True,
         )
         self.lock = asyncio.Lock()  # the agent and the publishing timer share the book
         self.tick = min(0.25, max(0.05, settings.summary_debounce_seconds / 4))
@@ -46,7 +48,7 @@ class SummarizeAgent:
     async def run(self, stream: faust.StreamT) -> None:
         ss = self.ss
         batch, within = max(ss.settings.batch_size, 1000), ss.settings.batch_within_seconds
-        async for events in stream.take_events(batch, within=within):
+        async for events in take_drained(stream, batch, within=within):
             started = time.perf_counter()
             async with self.lock:
                 now = time.time()
@@ -65,6 +67,8 @@ class SummarizeAgent:
                     for listener in ss.assignment_listeners:
                         listener(assignment)
             ss.metrics.observe_batch("summarize", len(events), time.perf_counter() - started)
+            # A new story's first version goes out now rather than at the next tick.
+            await self.publish_due(ss.ownership.partitions_of(STORIES_ASSIGNMENTS), time.time())
 
     async def publish_due(self, partitions: set[int], now: float) -> None:
         """Refresh and publish the stories of ``partitions`` whose changes have gone quiet."""
@@ -78,7 +82,7 @@ class SummarizeAgent:
                     except Exception as exc:  # noqa: BLE001 - kept pending, tried next tick
                         log.warning("update of story %s not published: %r", story_id, exc)
                         continue
-                    self.refreshes.done(partition, story_id)
+                    self.refreshes.done(partition, story_id, now)
 
     async def refresh_tick(self) -> None:
         app = self.ss.app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -273,31 +273,48 @@ def _merged_update(
 
 @dataclass
 class RefreshSchedule:
-    """When each changed story's summary is due: after a quiet spell, or a longest wait.
+    """When each changed story's summary is due: at once, after a quiet spell, or a longest wait.
 
     A burst of articles on one story gives one refresh once no article has arrived for
     ``quiet`` seconds; a story that keeps changing is still refreshed every ``longest``
-    seconds. The schedule lives in a key/value store (a changelogged table in the worker), so
-    a refresh that was due when a worker died is made by whichever worker recovers it.
+    seconds. With ``lead``, the first change of a story that has not been published for
+    ``quiet`` seconds (a new story, or one that was quiet) is due at once, and only the changes
+    that follow it are gathered: readers see a new story without waiting, bursts still give
+    one update each. The schedule lives in a key/value store (a changelogged table in the
+    worker), so a refresh that was due when a worker died is made by whichever worker
+    recovers it.
 
     Args:
-        pending: ``"<partition>\\x1f<story_id>"`` -> ``{"first", "last", "related"}`` (orjson).
-            The partition is the one of the assignments that touched the story, so the worker
-            that owns that partition publishes it.
+        pending: ``"<partition>\\x1f<story_id>"`` -> ``{"first", "last", "related"}`` (orjson),
+            with ``"lead": true`` for a change due at once. The partition is the one of the
+            assignments that touched the story, so the worker that owns that partition
+            publishes it.
         quiet: Seconds without a change after which a story is refreshed.
         longest: Seconds after its first unpublished change by which a story is refreshed.
+        lead: Whether the first change after a quiet spell is due at once.
     """
 
     pending: MutableMapping[str, bytes]
     quiet: float
     longest: float
+    lead: bool = False
+    # when each story was last published (this process only; after a restart a story's next
+    # change is simply due at once)
+    published: dict[str, float] = field(default_factory=dict)
 
     def touch(self, partition: int, story_id: str, now: float, related: Sequence[str]) -> None:
         """Note a change of ``story_id`` at ``now`` (seconds, the worker's clock)."""
         key = f"{partition}{_SEP}{story_id}"
         raw = self.pending.get(key)
-        first = orjson.loads(raw)["first"] if raw else now
-        self.pending[key] = json_bytes({"first": first, "last": now, "related": list(related)})
+        entry = {"first": now, "last": now, "related": list(related)}
+        if raw:
+            before = orjson.loads(raw)
+            entry["first"] = before["first"]
+            if before.get("lead"):
+                entry["lead"] = True
+        elif self.lead and now - self.published.get(story_id, float("-inf")) >= self.quiet:
+            entry["lead"] = True
+        self.pending[key] = json_bytes(entry)
 
     def due(self, now: float, partitions: set[int]) -> list[tuple[int, str, list[str]]]:
         """The stories of ``partitions`` whose refresh is due: (partition, story id, related)."""
@@ -309,11 +326,20 @@ class RefreshSchedule:
             if int(part) not in partitions:
                 continue
             entry = orjson.loads(raw)
-            if now - entry["last"] >= self.quiet or now - entry["first"] >= self.longest:
+            if (
+                entry.get("lead")
+                or now - entry["last"] >= self.quiet
+                or now - entry["first"] >= self.longest
+            ):
                 out.append((int(part), story_id, entry["related"]))
         out.sort(key=lambda item: item[1])
         return out
 
-    def done(self, partition: int, story_id: str) -> None:
-        """Forget a story's pending refresh once its update is published."""
+    def done(self, partition: int, story_id: str, now: float | None = None) -> None:
+        """Forget a story's pending refresh once its update is published (at ``now``)."""
         self.pending.pop(f"{partition}{_SEP}{story_id}", None)
+        if self.lead and now is not None:
+            self.published[story_id] = now
+            if len(self.published) > 4 * len(self.pending) + 1024:  # keep only recent ones
+                horizon = now - self.quiet
+                self.published = {s: t for s, t in self.published.items() if t >= horizon}

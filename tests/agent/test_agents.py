@@ -176,8 +176,13 @@ async def test_dedup_home_and_band_agents_decide_and_log_their_state(ss):
     )
 
 
-async def test_summarize_agent_publishes_one_update_per_burst(ss):
+async def test_summarize_agent_publishes_a_new_story_at_once_then_one_update_per_burst(ss):
     out = ss.topics[STORIES_UPDATES]
+    index = ss.tables["story-index"]
+
+    def members() -> int:
+        return len(orjson.loads(index["s-1"])) if index.get("s-1") else 0
+
     async with _agent(ss, "summarize").test_context() as agent:
         for i in range(5):
             article = Article(
@@ -197,15 +202,16 @@ async def test_summarize_agent_publishes_one_update_per_burst(ss):
                 verdict=DedupVerdict(article_id=article.id, kind="original"),
             )
             await agent.put(value=assignment.to_json(), key=b"s-1", partition=0)
-            # The burst goes on: nothing is due yet.
+            await _settle(lambda n=i + 1: members() == n)
             await ss.publish_due_summaries({0}, time.time())
-        index = ss.tables["story-index"]
-        await _settle(lambda: index.get("s-1") and len(orjson.loads(index["s-1"])) == 5)
+            # The new story's first version went out at once; the burst after it waits.
+            assert len(out.sent) == 1
         await ss.publish_due_summaries({0}, time.time())
-        assert out.sent == []
+        assert len(out.sent) == 1
         await ss.publish_due_summaries({0}, time.time() + 1.0)
         await ss.publish_due_summaries({0}, time.time() + 2.0)
     updates = [StoryUpdate.from_json(v) for _, v in out.sent]
-    assert len(updates) == 1
+    assert len(updates) == 2
+    assert updates[0].status_line == "Updated (1 article)"
     assert updates[-1].status_line == "Updated (5 articles)"
     assert [u.version for u in updates] == list(range(1, len(updates) + 1))

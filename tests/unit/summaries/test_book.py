@@ -211,3 +211,24 @@ def test_the_story_summary_keeps_every_source_number_across_versions():
         cited = {n for sec in update.sections for n in sec.citations}
         assert cited <= set(current.values())
     assert len(numbers) >= 3
+
+
+def test_with_lead_a_new_story_is_due_at_once_and_the_burst_after_it_once_quiet():
+    schedule = RefreshSchedule({}, quiet=1.0, longest=10.0, lead=True)
+    schedule.touch(0, "s-1", 0.0, related=[])
+    assert schedule.due(0.0, {0}) == [(0, "s-1", [])]  # first version: no wait
+    schedule.done(0, "s-1", 0.0)
+    for t in (0.2, 0.5, 0.9):  # the burst that follows is gathered
+        schedule.touch(0, "s-1", t, related=[])
+        assert schedule.due(t, {0}) == []
+    assert schedule.due(2.0, {0}) == [(0, "s-1", [])]
+    schedule.done(0, "s-1", 2.0)
+    schedule.touch(0, "s-1", 5.0, related=[])  # quiet for over a second: at once again
+    assert schedule.due(5.0, {0}) == [(0, "s-1", [])]
+
+
+def test_without_lead_even_a_new_story_waits_for_the_quiet_spell():
+    schedule = RefreshSchedule({}, quiet=1.0, longest=10.0)
+    schedule.touch(0, "s-1", 0.0, related=[])
+    assert schedule.due(0.5, {0}) == []
+    assert schedule.due(1.0, {0}) == [(0, "s-1", [])]
