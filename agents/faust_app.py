@@ -108,6 +108,8 @@ def app_config(settings: Settings) -> dict[str, Any]:
             broker_session_timeout=3.0,
             broker_heartbeat_interval=0.5,
             broker_rebalance_timeout=2.0,
+            # One record per produce request: with several, the embedded broker's answers
+            # give offsets that RocksDB tables then find past the changelog's end.
             producer_max_batch_size=1,
             producer_linger=0.0,
             broker_commit_every=100,
