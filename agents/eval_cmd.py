@@ -10,13 +10,13 @@ from typing import Any
 import orjson
 
 from pipeline.cluster import StoryAssigner, article_terms
-from pipeline.cluster_fit import article_from_row, replay_order
+from pipeline.cluster_fit import article_from_row, order_counts, replay_order
 from pipeline.evaluation import FinalStories, bcubed, cluster_count, pairwise
 from schemas.records import DedupVerdict, RawArticle
 
 
 def load_corpus(path: Path) -> list[dict[str, Any]]:
-    """Rows of a JSONL corpus in replay order: dated by date (stable), then undated in order."""
+    """Rows of a JSONL corpus in replay order (:func:`~pipeline.cluster_fit.replay_order`)."""
     rows = [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
     return replay_order(rows)
 
@@ -90,6 +90,7 @@ def run_eval(path: Path, *, progress: bool = True, normalize: bool = True) -> di
     report: dict[str, Any] = {
         "corpus": Path(path).name,
         "articles": len(rows),
+        "ordered_by": order_counts(rows),
         "normalized": norm is not None,
         "normalize_fallbacks": fallbacks,
         "deduplicated": dedup is not None,
@@ -122,6 +123,8 @@ def format_report(report: dict) -> str:
         f"{report['corpus']}: {report['articles']} articles"
         f" (normalize: {'yes' if report['normalized'] else 'no'}{given},"
         f" dedup: {'yes' if report['deduplicated'] else 'no'})",
+        "ordered by "
+        + ", ".join(f"{k}: {v}" for k, v in report.get("ordered_by", {}).items()),
         f"{'':18}{'P':>7}{'R':>7}{'F1':>7}",
     ]
     for level in ("stories", "related"):
