@@ -51,7 +51,8 @@ _NOT_NAMES = STOPWORDS | _TITLES | _CALENDAR
 #: - ``cos_entities``: the same over capitalized phrases and their words (names, places).
 #: - ``cos_title``: title words against the story's title centroid (0 without titles).
 #: - ``has_titles``: 1 when both sides have titles, so the model can trust ``cos_title``.
-#: - ``log_gap_days``: log(1 + days) between the article and the story's time span.
+#: - ``log_gap_days``: log(1 + days) between the article and the story's time span, in
+#:   event time or in stream time (see ``ClusterConfig.max_clock_step``), whichever is less.
 #: - ``same_outlet_recent``: the article's outlet already wrote into the story within
 #:   ``same_outlet_seconds`` (outlets rarely file twice on one event within minutes).
 #: - ``log_story_size``: log(1 + articles in the story).
@@ -66,6 +67,9 @@ _NOT_NAMES = STOPWORDS | _TITLES | _CALENDAR
 #:   a report already in the story (ages, tolls, scores and sums recur across reports of one
 #:   event); ``numbers_disjoint``: 1 when both sides open with numbers and none is shared.
 #:   Four-digit years are left out: a year recurs across many events.
+#: - ``log_gap_rhythm``: log(1 + gap / (1 day + the story's mean time between articles)): a
+#:   gap judged against the story's own rhythm (a burst of reports one day apart, or a
+#:   running story with a report a week).
 FEATURE_NAMES: tuple[str, ...] = (
     "cos_centroid",
     "cos_entities",
@@ -80,6 +84,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "story_names_missing",
     "numbers_shared",
     "numbers_disjoint",
+    "log_gap_rhythm",
 )
 
 
@@ -91,8 +96,13 @@ class ClusterConfig:
     """Tuning values of story assignment; the defaults are the project's one configuration.
 
     Attributes:
-        dormant_after_seconds: event-time inactivity after which a story leaves the candidate
-            index (it keeps its articles and wakes up if a copy of one of them arrives).
+        dormant_after_seconds: stream-time inactivity (see ``max_clock_step``) after which a
+            story leaves the candidate index (it keeps its articles and wakes up if a copy of
+            one of them arrives).
+        max_clock_step: the stream clock, which judges gaps and dormancy, moves with the
+            watermark but at most this far per step: a live feed never stops for a day, so
+            there the clock is event time, while a stream with a quiet year (a corpus whose
+            datelines are a year off, a feed restarted after an outage) counts it as one step.
         dormant_terms: when above 0, a dormant story keeps only this many heaviest entries
             per vector. Off by default: on the speed benchmark's stream, when story vectors
             were dictionaries, cutting saved about 60 MB per 50,000 articles but cost the
@@ -161,6 +171,7 @@ class ClusterConfig:
     """
 
     dormant_after_seconds: float = 400 * 86400.0
+    max_clock_step: float = math.inf
     dormant_terms: int = 0
     title_weight: float = 2.0
     max_body_chars: int = 2000
@@ -197,6 +208,7 @@ class ClusterConfig:
         -1.9218,  # story_names_missing
         0.6,  # numbers_shared
         -0.18,  # numbers_disjoint
+        0.0,  # log_gap_rhythm
     )
     bias: float = 0.6714
     join_probability: float = 0.5
@@ -416,6 +428,8 @@ class _Story:
     titled: int = 0
     dormant: bool = False
     merged_into: str | None = None
+    # stream clock at the story's last article (None: a record of a version without it)
+    seen: float | None = None
     group: str = ""
     c_norm: float = 0.0
     e_norm: float = 0.0
@@ -443,6 +457,7 @@ class _Story:
             "titled": self.titled,
             "dormant": self.dormant,
             "merged_into": self.merged_into,
+            "seen": self.seen,
             "indexed": self.indexed,
             "c_norm": self.c_norm,
             "e_norm": self.e_norm,
@@ -572,6 +587,8 @@ class StoryAssigner:
         self._docs = 0
         self._seq = 0
         self._watermark = float("-inf")
+        # stream clock: follows the watermark, at most ``max_clock_step`` per step
+        self._clock = float("-inf")
         self._stories: dict[str, _Story] = {}
         self._article_story: dict[str, str] = {}
         # answers already given, by delivery, as their encoded records (compact, and written
@@ -679,6 +696,8 @@ class StoryAssigner:
                 self._docs, self._seq, self._watermark = data["docs"], data["seq"], data["wm"]
                 if self._watermark is None:
                     self._watermark = float("-inf")
+                clock = data.get("clock")  # absent in records of older versions
+                self._clock = self._watermark if clock is None else clock
             elif self._df.restore(key, value):
                 pass
             elif kind == "s":
@@ -702,6 +721,8 @@ class StoryAssigner:
                 self._stories[sid].group = gid
         for story in sorted(self._stories.values(), key=lambda s: s.seq):
             story.splittable = False
+            if story.seen is None:  # an older record: its idle time in event time
+                story.seen = self._clock - max(0.0, self._watermark - story.last)
             if story.merged_into is None:
                 self._groups.setdefault(story.group, set()).add(story.id)
             if story.merged_into is None and not story.dormant:
@@ -715,7 +736,8 @@ class StoryAssigner:
         kind, _, name = key.partition(":")
         if key == "n":
             wm = None if self._watermark == float("-inf") else self._watermark
-            return orjson.dumps({"docs": self._docs, "seq": self._seq, "wm": wm})
+            clock = None if self._clock == float("-inf") else self._clock
+            return orjson.dumps({"docs": self._docs, "seq": self._seq, "wm": wm, "clock": clock})
         if kind == "s":
             story = self._stories.get(name)
             return None if story is None else story.to_bytes()
@@ -849,7 +871,15 @@ class StoryAssigner:
         has_t = 1.0 if (len(doc.title.ids) and story.t_norm > 0.0) else 0.0
         cos_t = _cosine(doc.title, story.title, story.t_norm)
         shared = bool(doc.numbers) and not doc.numbers.isdisjoint(story.numbers)
-        gap = max(0.0, doc.time - story.last, story.first - doc.time) / 86400.0
+        gap = (
+            min(
+                max(0.0, doc.time - story.last, story.first - doc.time),
+                self._clock - story.seen,
+            )
+            / 86400.0
+        )
+        span = story.last - story.first
+        rhythm = span / (86400.0 * (story.count - 1)) if story.count > 1 else 0.0
         last_here = story.outlets.get(doc.outlet) if doc.outlet else None
         # Date-only times (exactly midnight) say nothing about minutes between articles.
         same = (
@@ -874,6 +904,7 @@ class StoryAssigner:
             _missing(story.top_names, doc.sorted_entities),
             1.0 if shared else 0.0,
             1.0 if (doc.numbers and story.numbers and not shared) else 0.0,
+            math.log1p(gap / (1.0 + rhythm)),
         ]
 
     def score(self, feats: list[float]) -> float:
@@ -918,6 +949,10 @@ class StoryAssigner:
         """Move the event-time watermark and put idle stories to sleep."""
         if now <= self._watermark:
             return
+        if self._watermark == float("-inf"):
+            self._clock = now
+        else:
+            self._clock += min(now - self._watermark, self.config.max_clock_step)
         self._watermark = now
         self._dirty["n"] = None
         self._watermark_moved()
@@ -943,15 +978,15 @@ class StoryAssigner:
         (``n``), so a restore puts the same stories to sleep the same way. That spares the
         changelog a record per story (a fifth of an article's records on a long stream).
         """
-        limit = self._watermark - self.config.dormant_after_seconds
+        limit = self._clock - self.config.dormant_after_seconds
         heap = self._expiry
         while heap and heap[0][0] < limit:
             _, _, sid = heapq.heappop(heap)
             story = self._stories.get(sid)
             if story is None or story.dormant or story.merged_into is not None:
                 continue
-            if story.last >= limit:  # written into since it was queued: queue it again
-                heapq.heappush(heap, (story.last, story.seq, sid))
+            if story.seen >= limit:  # written into since it was queued: queue it again
+                heapq.heappush(heap, (story.seen, story.seq, sid))
                 continue
             story.queued = False
             story.dormant = True
@@ -1054,6 +1089,7 @@ class StoryAssigner:
         story.first = min(story.first, t)
         if t > story.last:
             story.last = t
+        story.seen = self._clock
         if outlet:
             prev = story.outlets.get(outlet)
             story.outlets[outlet] = t if prev is None else max(prev, t)
@@ -1072,7 +1108,7 @@ class StoryAssigner:
         """
         if not story.queued:
             story.queued = True
-            heapq.heappush(self._expiry, (story.last, story.seq, story.id))
+            heapq.heappush(self._expiry, (story.seen, story.seq, story.id))
 
     def _new_story(self, article: Article) -> _Story:
         return self._open_story(article.id, article.published)
@@ -1266,6 +1302,7 @@ class StoryAssigner:
             self._seal(gone)
         survivor.first = min(survivor.first, gone.first)
         survivor.last = max(survivor.last, gone.last)
+        survivor.seen = max(survivor.seen or -math.inf, gone.seen or -math.inf)
         for outlet, t in gone.outlets.items():
             survivor.outlets[outlet] = max(t, survivor.outlets.get(outlet, t))
         have = set(survivor.indexed)

@@ -184,15 +184,18 @@ def online_scores(articles: Sequence[tuple[Any, ...]], config: ClusterConfig) ->
 
 
 #: BCubed F1 each dev corpus should reach; the tuning objective penalises shortfalls.
-BARS: dict[str, float] = {"ecbplus_dev": 0.88, "gvc_dev": 0.95, "np4e": 0.95, "newswcl50": 0.95}
+BARS: dict[str, float] = {
+    "gva_dev": 0.92,
+    "ecbplus_dev": 0.92,
+    "gvc_dev": 0.96,
+    "np4e": 0.95,
+    "newswcl50": 0.95,
+}
 
 
 #: Weights the fit and the search leave at their configured values (priors). The corpora
-#: carry dates without times, so the same-outlet signal never fires in them; and only two dev
-#: corpora are dated, pulling the time gap opposite ways (long-running wire stories versus
-#: distinct incidents of one kind), so a gap weight learned from them swings with the corpus
-#: mix: left out of the fit, a corpus of incidents drops from 0.95 to 0.80 BCubed F1.
-PRIORS: tuple[str, ...] = ("same_outlet_recent", "log_gap_days")
+#: carry dates without times, so the same-outlet signal never fires in them.
+PRIORS: tuple[str, ...] = ("same_outlet_recent",)
 
 
 def with_priors(fitted: ClusterConfig, priors: ClusterConfig) -> ClusterConfig:
