@@ -123,8 +123,7 @@ def format_report(report: dict) -> str:
         f"{report['corpus']}: {report['articles']} articles"
         f" (normalize: {'yes' if report['normalized'] else 'no'}{given},"
         f" dedup: {'yes' if report['deduplicated'] else 'no'})",
-        "ordered by "
-        + ", ".join(f"{k}: {v}" for k, v in report.get("ordered_by", {}).items()),
+        "ordered by " + ", ".join(f"{k}: {v}" for k, v in report.get("ordered_by", {}).items()),
         f"{'':18}{'P':>7}{'R':>7}{'F1':>7}",
     ]
     for level in ("stories", "related"):

@@ -67,6 +67,10 @@ _NOT_NAMES = STOPWORDS | _TITLES | _CALENDAR
 #:   a report already in the story (ages, tolls, scores and sums recur across reports of one
 #:   event); ``numbers_disjoint``: 1 when both sides open with numbers and none is shared.
 #:   Four-digit years are left out: a year recurs across many events.
+#: - ``ages_shared``: 1 when an age the article gives a person ("a 25-year-old", "aged 25",
+#:   "John Hale, 25,") is also given in the story; ``ages_disjoint``: 1 when both give ages
+#:   and none is shared. Same-kind incidents (two shootings in one city) differ in their
+#:   victims' ages far more often than in their places or words.
 #: - ``log_gap_rhythm``: log(1 + gap / (1 day + the story's mean time between articles)): a
 #:   gap judged against the story's own rhythm (a burst of reports one day apart, or a
 #:   running story with a report a week).
@@ -85,6 +89,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "numbers_shared",
     "numbers_disjoint",
     "log_gap_rhythm",
+    "ages_shared",
+    "ages_disjoint",
 )
 
 
@@ -142,7 +148,8 @@ class ClusterConfig:
             article until the watermark has moved this far past where it stood when the
             answer was given (a redelivery comes within a batch or two of the first delivery);
             after that a redelivered article gets its story without the first answer's flags.
-        max_story_numbers: a story stops collecting opening numbers once it holds this many.
+        max_story_numbers: a story stops collecting opening numbers (and, apart, ages) once it
+            holds this many.
         df_buckets: document frequencies are counted per bucket of the terms' stable ids
             (a power of two). Terms sharing a bucket share a count; with 4M buckets and a
             vocabulary of 100k terms about 2% of the terms share one, mostly with a rare term.
@@ -170,8 +177,8 @@ class ClusterConfig:
             50 on the dev corpora, at less cost; 15 lose ECB+ splits).
     """
 
-    dormant_after_seconds: float = 400 * 86400.0
-    max_clock_step: float = math.inf
+    dormant_after_seconds: float = 30 * 86400.0
+    max_clock_step: float = 86400.0
     dormant_terms: int = 0
     title_weight: float = 2.0
     max_body_chars: int = 2000
@@ -209,6 +216,8 @@ class ClusterConfig:
         0.6,  # numbers_shared
         -0.18,  # numbers_disjoint
         0.0,  # log_gap_rhythm
+        0.0,  # ages_shared
+        0.0,  # ages_disjoint
     )
     bias: float = 0.6714
     join_probability: float = 0.5
@@ -320,6 +329,14 @@ def _opening_numbers(tokens: Iterable[str]) -> frozenset[str]:
     )
 
 
+_AGE = re.compile(r"\b(\d{1,3})[- ]years?[- ]old\b|\baged? (\d{1,3})\b|[A-Za-z], (\d{1,2}),")
+
+
+def person_ages(text: str) -> list[str]:
+    """Ages the text gives people ("a 25-year-old", "aged 25", "John Hale, 25,"), sorted."""
+    return sorted({a or b or c for a, b, c in _AGE.findall(text)})
+
+
 def _add_numbers(counts: dict[str, int], numbers: Iterable[str], cap: int) -> None:
     """Count ``numbers`` into a story's opening numbers, unless it already holds ``cap``."""
     if len(counts) < cap:
@@ -405,6 +422,7 @@ class _Doc:
     # ids of the heaviest names, heaviest first
     top_names: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     numbers: frozenset[str] = frozenset()
+    ages: frozenset[str] = frozenset()
     # the heaviest ``split_terms`` terms as stable ids and weights, for split checks
     split_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     split_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -439,6 +457,7 @@ class _Story:
     top_names: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     indexed: list[str] = field(default_factory=list)
     numbers: dict[str, int] = field(default_factory=dict)
+    ages: dict[str, int] = field(default_factory=dict)
     # articles whose vectors are kept for split checks while the story is splittable (in
     # memory only: a story restored from the records is not splittable)
     members: list[str] = field(default_factory=list)
@@ -465,6 +484,7 @@ class _Story:
             "l_norm": self.l_norm,
             "top_names": self.top_names.tolist(),
             "numbers": self.numbers,
+            "ages": self.ages,
         }
         for name, _ in _STORY_VECTORS:
             vec: SortedVector = getattr(self, name)
@@ -534,6 +554,7 @@ def article_terms(article: Article, config: ClusterConfig | None = None) -> Arti
         title_at=title_at,
         lede_at=lede_at,
         numbers=sorted(_opening_numbers(chain(title_words, lede))),
+        ages=person_ages(title + "\n" + body),
     )
 
 
@@ -823,6 +844,7 @@ class StoryAssigner:
             lede,
             entity_ids[:_TOP_NAMES],
             numbers,
+            frozenset(terms.ages),
             ids[split_order],
             term_weights[split_order],
             sorted_vectors.from_pairs(ids[order], np.frombuffer(vec.weights))
@@ -871,6 +893,7 @@ class StoryAssigner:
         has_t = 1.0 if (len(doc.title.ids) and story.t_norm > 0.0) else 0.0
         cos_t = _cosine(doc.title, story.title, story.t_norm)
         shared = bool(doc.numbers) and not doc.numbers.isdisjoint(story.numbers)
+        ages_shared = bool(doc.ages) and not doc.ages.isdisjoint(story.ages)
         gap = (
             min(
                 max(0.0, doc.time - story.last, story.first - doc.time),
@@ -905,6 +928,8 @@ class StoryAssigner:
             1.0 if shared else 0.0,
             1.0 if (doc.numbers and story.numbers and not shared) else 0.0,
             math.log1p(gap / (1.0 + rhythm)),
+            1.0 if ages_shared else 0.0,
+            1.0 if (doc.ages and story.ages and not ages_shared) else 0.0,
         ]
 
     def score(self, feats: list[float]) -> float:
@@ -1079,6 +1104,7 @@ class StoryAssigner:
         )
         story.top_names = sorted_vectors.top_ids(story.entities, _TOP_NAMES)
         _add_numbers(story.numbers, doc.numbers, cfg.max_story_numbers)
+        _add_numbers(story.ages, doc.ages, cfg.max_story_numbers)
         if len(doc.title.ids):
             story.titled += 1
         self._add_index_terms(story, doc)

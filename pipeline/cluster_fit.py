@@ -217,10 +217,9 @@ def tune_weights(
 ) -> tuple[ClusterConfig, dict[str, float]]:
     """Coordinate search on online BCubed F1, starting from (usually) the logistic fit.
 
-    The objective is the mean BCubed F1 over the corpora (corpora without a bar count half:
-    they are for reporting, and keep the search from trading them away) minus half of every
-    shortfall under its bar. Each step scales one weight by 0.6 or 1.5 in the first round and
-    by 0.8 or 1.25 later, or moves the bias by 0.6 (later 0.3), and is kept only when the
+    The objective is the mean BCubed F1 over the corpora, each weighing the same, minus half
+    of every shortfall under its bar. Each step scales one weight by 0.6 or 1.5 in the first
+    round and by 0.8 or 1.25 later, or moves the bias by 0.6 (later 0.3), and is kept only when the
     objective improves. The weights named in ``fixed`` (by default the :data:`PRIORS`) are
     left as they are.
     """
@@ -228,8 +227,7 @@ def tune_weights(
 
     def objective(cfg: ClusterConfig) -> tuple[float, dict[str, float]]:
         res = {k: online_scores(v, cfg)["bcubed"] for k, v in corpora.items()}
-        weight = {k: (1.0 if k in bars else 0.5) for k in res}
-        mean = sum(weight[k] * v for k, v in res.items()) / sum(weight.values())
+        mean = sum(res.values()) / len(res)
         return mean - 0.5 * sum(max(0.0, bars.get(k, 0.0) - v) for k, v in res.items()), res
 
     skip = {FEATURE_NAMES.index(name) for name in fixed}
@@ -260,9 +258,9 @@ def tune_weights(
 def fit_and_tune(
     corpora: dict[str, list[tuple[Any, ...]]], base: ClusterConfig, tune: bool = True
 ) -> ClusterConfig:
-    """The whole procedure: logistic fit on the corpora with a bar, priors, then the search."""
+    """The whole procedure: logistic fit on all the corpora, priors, then the search."""
     pairs = PairSet([], [], [])
-    for name in [n for n in corpora if n in BARS] or list(corpora):
+    for name in corpora:
         teacher_forced_pairs(name, corpora[name], base, pairs)
     weights, bias = fit_logistic(pairs)
     fitted = with_priors(replace(base, weights=weights, bias=bias), base)

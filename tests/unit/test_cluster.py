@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from pipeline.cluster import ClusterConfig, StoryAssigner, capitalized_phrases
+import math
+
+import orjson
+
+from pipeline.cluster import FEATURE_NAMES, ClusterConfig, StoryAssigner, capitalized_phrases
 from pipeline.text import stable_hash
 from schemas.records import Article, DedupVerdict
 
 DAY = 86400.0
 T0 = 1_700_000_000.0
+#: Dormancy in event time: the stream clock does not cap a quiet stretch to one step.
+EVENT_CLOCK = float("inf")
 
 FLOOD = [
     "Flooding on the Marrow River forced hundreds of families in Eastbrook to leave their homes "
@@ -152,7 +158,7 @@ def test_answers_are_forgotten_once_the_stream_has_moved_on_and_a_restore_keeps_
 
 
 def test_dormant_story_leaves_the_index() -> None:
-    cfg = ClusterConfig(dormant_after_seconds=2 * DAY)
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, max_clock_step=EVENT_CLOCK)
     assigner = StoryAssigner(cfg)
     f0 = art("f0", FLOOD[0], T0)
     first = assigner.assign(f0, orig(f0))
@@ -165,7 +171,7 @@ def test_dormant_story_leaves_the_index() -> None:
 
 
 def test_a_dormant_story_cuts_only_its_long_vectors() -> None:
-    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, dormant_terms=4)
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, dormant_terms=4, max_clock_step=EVENT_CLOCK)
     assigner = StoryAssigner(cfg)
     f0 = art("f0", FLOOD[0], T0, title="Marrow River floods Eastbrook homes as rain keeps falling")
     sid = assigner.assign(f0, orig(f0)).story_id
@@ -199,14 +205,18 @@ def test_by_default_a_dormant_story_keeps_its_vectors_whole() -> None:
         assert story.dormant
         return before, len(story.centroid.ids)
 
-    eager = {"dormant_after_seconds": 2 * DAY, "join_probability": 0.0}
+    eager = {
+        "dormant_after_seconds": 2 * DAY,
+        "join_probability": 0.0,
+        "max_clock_step": EVENT_CLOCK,
+    }
     before, after = centroid_after_sleep(ClusterConfig(**eager))
     assert before > 80 and after == before
     assert centroid_after_sleep(ClusterConfig(**eager, dormant_terms=40)) == (before, 40)
 
 
 def test_going_dormant_writes_nothing_and_a_restore_puts_the_story_to_sleep_again() -> None:
-    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, dormant_terms=4)
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, dormant_terms=4, max_clock_step=EVENT_CLOCK)
     live = StoryAssigner(cfg)
     f0 = art("f0", FLOOD[0], T0, title="Marrow River floods Eastbrook homes as rain keeps falling")
     sid = live.assign(f0, orig(f0)).story_id
@@ -233,7 +243,7 @@ def test_going_dormant_writes_nothing_and_a_restore_puts_the_story_to_sleep_agai
 
 
 def test_the_dormancy_queue_holds_a_story_once_however_many_articles_it_gets() -> None:
-    cfg = ClusterConfig(dormant_after_seconds=2 * DAY)
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, max_clock_step=EVENT_CLOCK)
     assigner = StoryAssigner(cfg)
     flood = [art(f"f{i}", text, T0 + i * 3600) for i, text in enumerate(FLOOD)]
     sid = {assigner.assign(a, orig(a)).story_id for a in flood}
@@ -251,13 +261,89 @@ def test_the_dormancy_queue_holds_a_story_once_however_many_articles_it_gets() -
 
 
 def test_event_time_not_wall_clock_decides_dormancy() -> None:
-    cfg = ClusterConfig(dormant_after_seconds=2 * DAY)
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, max_clock_step=EVENT_CLOCK)
     assigner = StoryAssigner(cfg)
     f0 = art("f0", FLOOD[0], 1_000.0)
     f1 = art("f1", FLOOD[1], 1_000.0 + DAY)
     a = assigner.assign(f0, orig(f0))
     b = assigner.assign(f1, orig(f1))
     assert a.story_id == b.story_id
+
+
+def test_a_quiet_stretch_of_the_stream_counts_as_one_clock_step() -> None:
+    # a corpus whose datelines are a year off: nothing arrives in between
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, max_clock_step=DAY)
+    assigner = StoryAssigner(cfg)
+    f0 = art("f0", FLOOD[0], T0)
+    sid = assigner.assign(f0, orig(f0)).story_id
+    f1 = art("f1", FLOOD[1], T0 + 365 * DAY)
+    assigner._advance(f1.published)
+    story = assigner._stories[sid]
+    assert not story.dormant
+    feats = assigner.features(assigner.represent(f1, learn=False), story)
+    gap = feats[FEATURE_NAMES.index("log_gap_days")]
+    assert abs(gap - math.log1p(1.0)) < 1e-9  # one day of stream time, not a year
+    assert assigner.assign(f1, orig(f1)).story_id == sid
+    # in event time the same story would have gone to sleep
+    strict = StoryAssigner(ClusterConfig(dormant_after_seconds=2 * DAY, max_clock_step=math.inf))
+    strict.assign(f0, orig(f0))
+    assert strict.assign(f1, orig(f1)).is_new_story
+
+
+def test_a_busy_stream_puts_a_story_to_sleep_on_its_horizon() -> None:
+    cfg = ClusterConfig(dormant_after_seconds=3 * DAY, max_clock_step=DAY)
+    assigner = StoryAssigner(cfg)
+    f0 = art("f0", FLOOD[0], T0)
+    story = assigner._stories[assigner.assign(f0, orig(f0)).story_id]
+    for day in range(1, 6):  # the stream goes on every day with other news
+        other = art(f"r{day}", ROBOT[0] + f" Day {day}.", T0 + day * DAY)
+        assigner.assign(other, orig(other))
+        assert story.dormant == (day > 3)
+
+
+def test_the_gap_is_judged_against_the_story_rhythm() -> None:
+    assigner = StoryAssigner(ClusterConfig(max_clock_step=math.inf))
+    rhythm = FEATURE_NAMES.index("log_gap_rhythm")
+    # a burst: three reports an hour apart; a running story: three reports a week apart
+    for label, step in (("burst", 3600.0), ("weekly", 7 * DAY)):
+        one = StoryAssigner(ClusterConfig(max_clock_step=math.inf, join_probability=0.0))
+        sid = ""
+        for i, text in enumerate(FLOOD):
+            a = art(f"{label}{i}", text, T0 + i * step)
+            sid = one.assign(a, orig(a)).story_id
+        story = one._stories[sid]
+        late = art(f"{label}-late", FLOOD[0], T0 + 2 * step + 7 * DAY)
+        one._advance(late.published)
+        feats = one.features(one.represent(late, learn=False), story)
+        mean_gap = step / DAY
+        expected = math.log1p(7.0 / (1.0 + mean_gap))
+        assert abs(feats[rhythm] - expected) < 1e-9
+        if label == "burst":
+            burst = feats[rhythm]
+    assert burst > feats[rhythm]  # a week is long for a burst, ordinary for a weekly story
+    assert assigner.config.weights[rhythm] <= 0.0
+
+
+def test_records_without_the_stream_clock_still_load() -> None:
+    live = StoryAssigner(ClusterConfig(max_clock_step=DAY))
+    f0 = art("f0", FLOOD[0], T0)
+    sid = live.assign(f0, orig(f0)).story_id
+    r0 = art("r0", ROBOT[0], T0 + 2 * DAY)
+    live.assign(r0, orig(r0))
+    old = []
+    for key, value in live.drain_changes():
+        if value is not None and (key == "n" or key.startswith("s:")):
+            data = orjson.loads(value)
+            data.pop("clock", None)
+            data.pop("seen", None)
+            value = orjson.dumps(data)
+        old.append((key, value))
+    restored = StoryAssigner(ClusterConfig(max_clock_step=DAY))
+    restored.restore([(k, v) for k, v in old if v is not None])
+    assert restored._clock == T0 + 2 * DAY  # the watermark
+    assert restored._stories[sid].seen == T0  # idle since its last article, in event time
+    f1 = art("f1", FLOOD[1], T0 + 2 * DAY + 60)
+    assert restored.assign(f1, orig(f1)).story_id == sid
 
 
 def _centroid_only(**kw: float) -> ClusterConfig:
