@@ -115,6 +115,12 @@ class ClusterConfig:
             late windows 7% of their speed; as sorted arrays, 50 terms save 14 of the
             state's 170 MiB at no measurable cost. A story woken after a cut goes on with
             the cut vectors.
+        recall_max_posting: a dormant story stays findable by the names it is indexed under
+            (a later report on a shooting names its victim or suspect months later); a name
+            listed for more dormant stories than this is too common to find one (a city) and
+            is dropped from that index. The best dormant story two or more of the article's
+            names find is one more candidate, scored like the others (its gap weighs against
+            it). 0 turns the lookup off.
         title_weight: how many body occurrences one title occurrence of a word counts for.
         max_body_chars: only the start of the body is read (the lede and first paragraphs
             carry the story; the cost per article stays bounded).
@@ -179,6 +185,7 @@ class ClusterConfig:
 
     dormant_after_seconds: float = 30 * 86400.0
     max_clock_step: float = 86400.0
+    recall_max_posting: int = 8
     dormant_terms: int = 0
     title_weight: float = 2.0
     max_body_chars: int = 2000
@@ -617,6 +624,10 @@ class StoryAssigner:
         self._deliveries: dict[str, bytes] = {}
         self._memo_expiry: list[tuple[float, str]] = []  # (watermark when given, delivery)
         self._index: dict[str, dict[str, float]] = {}
+        # dormant stories by the names they are indexed under; names too common to tell
+        # dormant stories apart (ClusterConfig.recall_max_posting) are in ``_recall_common``
+        self._recall: dict[str, dict[str, None]] = {}
+        self._recall_common: set[str] = set()
         self._groups: dict[str, set[str]] = {}
         self._expiry: list[tuple[float, int, str]] = []
         self._dirty: dict[str, None] = {}
@@ -749,6 +760,8 @@ class StoryAssigner:
             if story.merged_into is None and not story.dormant:
                 self._index_story(story)
                 self._queue(story)
+            elif story.merged_into is None:
+                self._remember(story)
         self._watermark_moved()
 
     # ------------------------------------------------------------------ internals
@@ -868,17 +881,40 @@ class StoryAssigner:
                 if postings and len(postings) <= max_posting:
                     for sid in postings:
                         acc[sid] = get(sid, 0.0) + weight
-        if not acc:
-            return []
         stories = self._stories
-        pool = acc.items()
-        k = cfg.max_candidates
-        if len(acc) > k > 0:
-            # only stories at least as heavy as the k-th heaviest can be among the best k
-            floor = sorted(acc.values(), reverse=True)[k - 1]
-            pool = [kv for kv in pool if kv[1] >= floor]
-        best = heapq.nsmallest(k, pool, key=lambda kv: (-kv[1], stories[kv[0]].seq))
-        return [stories[sid] for sid, _ in best]
+        out: list[_Story] = []
+        if acc:
+            pool = acc.items()
+            k = cfg.max_candidates
+            if len(acc) > k > 0:
+                # only stories at least as heavy as the k-th heaviest can be among the best k
+                floor = sorted(acc.values(), reverse=True)[k - 1]
+                pool = [kv for kv in pool if kv[1] >= floor]
+            best = heapq.nsmallest(k, pool, key=lambda kv: (-kv[1], stories[kv[0]].seq))
+            out = [stories[sid] for sid, _ in best]
+        if self._recall:
+            woken = self._recalled(doc)
+            if woken is not None:
+                out.append(stories[woken])
+        return out
+
+    def _recalled(self, doc: _Doc) -> str | None:
+        """The dormant story two or more of the article's heaviest names find, best first."""
+        recall = self._recall
+        hits: dict[str, int] = {}
+        weight: dict[str, float] = {}
+        n = self.config.query_entities
+        for term, w in zip(doc.entities.keys[:n], doc.entities.weights[:n], strict=True):
+            postings = recall.get(term)
+            if postings:
+                for sid in postings:
+                    hits[sid] = hits.get(sid, 0) + 1
+                    weight[sid] = weight.get(sid, 0.0) + w
+        found = [sid for sid, n in hits.items() if n >= 2]
+        if not found:
+            return None
+        stories = self._stories
+        return min(found, key=lambda sid: (-weight[sid], stories[sid].seq))
 
     def features(self, doc: _Doc, story: _Story, cos_c: float | None = None) -> list[float]:
         """Signals for "this article belongs to this story", named in FEATURE_NAMES.
@@ -1016,8 +1052,37 @@ class StoryAssigner:
             story.queued = False
             story.dormant = True
             self._unindex_story(story)
+            self._remember(story)
             self._compact(story)
             self._seal(story)
+
+    def _remember(self, story: _Story) -> None:
+        """List a dormant story in the recall index under its names (see ``recall_max_posting``)."""
+        cap = self.config.recall_max_posting
+        if cap <= 0:
+            return
+        recall, common = self._recall, self._recall_common
+        for key in story.indexed:
+            if not key.startswith("e:") or key in common:
+                continue
+            postings = recall.get(key)
+            if postings is None:
+                recall[key] = {story.id: None}
+            elif len(postings) >= cap:
+                common.add(key)
+                del recall[key]
+            else:
+                postings[story.id] = None
+
+    def _forget(self, story: _Story) -> None:
+        """Take a story that wakes (or is merged) out of the recall index."""
+        recall = self._recall
+        for key in story.indexed:
+            postings = recall.get(key)
+            if postings is not None:
+                postings.pop(story.id, None)
+                if not postings:
+                    del recall[key]
 
     def _compact(self, story: _Story) -> None:
         """Shrink a dormant story's long vectors: it only needs them again if a copy wakes it.
@@ -1121,6 +1186,7 @@ class StoryAssigner:
             story.outlets[outlet] = t if prev is None else max(prev, t)
         if story.dormant:
             story.dormant = False
+            self._forget(story)
             self._index_story(story)
         self._queue(story)
         self._dirty["s:" + story.id] = None
@@ -1317,6 +1383,7 @@ class StoryAssigner:
             setattr(survivor, norm_attr, norm)
         survivor.top_names = sorted_vectors.top_ids(survivor.entities, _TOP_NAMES)
         _add_numbers(survivor.numbers, gone.numbers, cfg.max_story_numbers)
+        _add_numbers(survivor.ages, gone.ages, cfg.max_story_numbers)
         survivor.count += gone.count
         survivor.titled += gone.titled
         if survivor.splittable and gone.splittable:
@@ -1336,9 +1403,12 @@ class StoryAssigner:
         extra = extra[: max(0, cfg.max_index_terms - len(survivor.indexed))]
         survivor.indexed.extend(extra)
         self._unindex_story(gone)
+        if gone.dormant:
+            self._forget(gone)
         gone.merged_into = survivor.id
         if survivor.dormant:
             survivor.dormant = False
+            self._forget(survivor)
         self._index_story(survivor)
         self._queue(survivor)
         self._union_groups(survivor, gone)

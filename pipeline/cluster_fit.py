@@ -135,10 +135,7 @@ def teacher_forced_pairs(
             story = assigner._new_story(article)
             gold_story[label] = story.id
         else:
-            story = assigner._stories[target]
-            if story.dormant:
-                story = assigner._new_story(article)
-                gold_story[label] = story.id
+            story = assigner._stories[target]  # woken if dormant, as a recalled story is
         assigner._add_to_story(story, doc, article)
         assigner._link(article.id, story.id)
 

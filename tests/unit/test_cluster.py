@@ -158,7 +158,9 @@ def test_answers_are_forgotten_once_the_stream_has_moved_on_and_a_restore_keeps_
 
 
 def test_dormant_story_leaves_the_index() -> None:
-    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, max_clock_step=EVENT_CLOCK)
+    cfg = ClusterConfig(
+        dormant_after_seconds=2 * DAY, max_clock_step=EVENT_CLOCK, recall_max_posting=0
+    )
     assigner = StoryAssigner(cfg)
     f0 = art("f0", FLOOD[0], T0)
     first = assigner.assign(f0, orig(f0))
@@ -168,6 +170,45 @@ def test_dormant_story_leaves_the_index() -> None:
     got = assigner.assign(late, orig(late))
     assert got.is_new_story
     assert got.story_id != first.story_id
+
+
+def test_a_dormant_story_is_found_again_by_its_names_only() -> None:
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, max_clock_step=EVENT_CLOCK)
+    assigner = StoryAssigner(cfg)
+    f0 = art("f0", FLOOD[0], T0)
+    first = assigner.assign(f0, orig(f0))
+    robot = art("r0", ROBOT[0], T0 + 10 * DAY)
+    assigner.assign(robot, orig(robot))
+    story = assigner._stories[first.story_id]
+    assert story.dormant
+    assert not any(first.story_id in p for p in assigner._index.values())
+    assert any(first.story_id in p for p in assigner._recall.values())
+    # the same words without the names find nothing asleep
+    plain = art("x", FLOOD[1].lower(), T0 + 10 * DAY + 30)
+    assert assigner._recalled(assigner.represent(plain, learn=False)) is None
+    # a later report naming the river, the town and the mayor wakes it
+    late = art("f1", FLOOD[1], T0 + 10 * DAY + 60)
+    assert assigner._recalled(assigner.represent(late, learn=False)) == first.story_id
+    got = assigner.assign(late, orig(late))
+    assert got.story_id == first.story_id and not story.dormant
+    assert not any(first.story_id in p for p in assigner._recall.values())
+
+
+def test_a_name_shared_by_too_many_dormant_stories_is_dropped_from_the_recall_index() -> None:
+    cfg = ClusterConfig(
+        dormant_after_seconds=2 * DAY,
+        max_clock_step=EVENT_CLOCK,
+        recall_max_posting=2,
+        join_probability=1.1,
+    )
+    assigner = StoryAssigner(cfg)
+    for i in range(3):
+        a = art(f"k{i}", f"Police in Kingsport said case {i} of Tarsk Vell{i} was closed.", T0 + i)
+        assigner.assign(a, orig(a))
+    later = art("r0", ROBOT[0], T0 + 10 * DAY)
+    assigner.assign(later, orig(later))
+    assert "e:kingsport" in assigner._recall_common
+    assert "e:kingsport" not in assigner._recall
 
 
 def test_a_dormant_story_cuts_only_its_long_vectors() -> None:
@@ -285,7 +326,9 @@ def test_a_quiet_stretch_of_the_stream_counts_as_one_clock_step() -> None:
     assert abs(gap - math.log1p(1.0)) < 1e-9  # one day of stream time, not a year
     assert assigner.assign(f1, orig(f1)).story_id == sid
     # in event time the same story would have gone to sleep
-    strict = StoryAssigner(ClusterConfig(dormant_after_seconds=2 * DAY, max_clock_step=math.inf))
+    strict = StoryAssigner(
+        ClusterConfig(dormant_after_seconds=2 * DAY, max_clock_step=math.inf, recall_max_posting=0)
+    )
     strict.assign(f0, orig(f0))
     assert strict.assign(f1, orig(f1)).is_new_story
 
