@@ -209,24 +209,24 @@ class ClusterConfig:
     max_story_numbers: int = 64
     df_buckets: int = 1 << 22
     weights: tuple[float, ...] = (
-        -0.3083,  # cos_centroid
-        2.4179,  # cos_entities
-        1.7451,  # cos_title
-        0.3978,  # has_titles
-        -0.2,  # log_gap_days (prior, not fitted: see cluster_fit.PRIORS)
+        -4.1914,  # cos_centroid
+        1.5587,  # cos_entities
+        0.8986,  # cos_title
+        0.5334,  # has_titles
+        -1.0648,  # log_gap_days
         -1.0,  # same_outlet_recent (prior, not fitted: dates only)
-        -0.3175,  # log_story_size
-        6.6699,  # cos_rank_margin
-        4.0918,  # cos_lede
-        -1.1777,  # article_names_missing
-        -1.9218,  # story_names_missing
-        0.6,  # numbers_shared
-        -0.18,  # numbers_disjoint
-        0.0,  # log_gap_rhythm
-        0.0,  # ages_shared
-        0.0,  # ages_disjoint
+        -0.2697,  # log_story_size
+        10.0697,  # cos_rank_margin
+        2.2536,  # cos_lede
+        -1.1138,  # article_names_missing
+        -2.711,  # story_names_missing
+        0.6053,  # numbers_shared
+        0.0567,  # numbers_disjoint
+        0.4,  # log_gap_rhythm
+        0.6835,  # ages_shared
+        -0.8966,  # ages_disjoint
     )
-    bias: float = 0.6714
+    bias: float = 1.7389
     join_probability: float = 0.5
     merge_probability: float = 0.5
     merge_centroid_cosine: float = 0.5
