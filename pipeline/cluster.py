@@ -118,9 +118,10 @@ class ClusterConfig:
         recall_max_posting: a dormant story stays findable by the names it is indexed under
             (a later report on a shooting names its victim or suspect months later); a name
             listed for more dormant stories than this is too common to find one (a city) and
-            is dropped from that index. The best dormant story two or more of the article's
-            names find is one more candidate, scored like the others (its gap weighs against
-            it). 0 turns the lookup off.
+            is dropped from that index. 0 turns the lookup off.
+        recall_candidates: the dormant stories two or more of the article's names find, best
+            first, that join the candidates, scored like the others (their gap weighs against
+            them).
         title_weight: how many body occurrences one title occurrence of a word counts for.
         max_body_chars: only the start of the body is read (the lede and first paragraphs
             carry the story; the cost per article stays bounded).
@@ -186,6 +187,7 @@ class ClusterConfig:
     dormant_after_seconds: float = 30 * 86400.0
     max_clock_step: float = 86400.0
     recall_max_posting: int = 8
+    recall_candidates: int = 1
     dormant_terms: int = 0
     title_weight: float = 2.0
     max_body_chars: int = 2000
@@ -893,13 +895,12 @@ class StoryAssigner:
             best = heapq.nsmallest(k, pool, key=lambda kv: (-kv[1], stories[kv[0]].seq))
             out = [stories[sid] for sid, _ in best]
         if self._recall:
-            woken = self._recalled(doc)
-            if woken is not None:
-                out.append(stories[woken])
+            out.extend(stories[sid] for sid in self._recalled(doc))
         return out
 
-    def _recalled(self, doc: _Doc) -> str | None:
-        """The dormant story two or more of the article's heaviest names find, best first."""
+    def _recalled(self, doc: _Doc) -> list[str]:
+        """The dormant stories (``recall_candidates`` at most) two or more of the article's
+        heaviest names find, most name weight first."""
         recall = self._recall
         hits: dict[str, int] = {}
         weight: dict[str, float] = {}
@@ -912,9 +913,10 @@ class StoryAssigner:
                     weight[sid] = weight.get(sid, 0.0) + w
         found = [sid for sid, n in hits.items() if n >= 2]
         if not found:
-            return None
+            return found
         stories = self._stories
-        return min(found, key=lambda sid: (-weight[sid], stories[sid].seq))
+        key = lambda sid: (-weight[sid], stories[sid].seq)  # noqa: E731
+        return heapq.nsmallest(self.config.recall_candidates, found, key=key)
 
     def features(self, doc: _Doc, story: _Story, cos_c: float | None = None) -> list[float]:
         """Signals for "this article belongs to this story", named in FEATURE_NAMES.

@@ -191,10 +191,10 @@ def test_a_dormant_story_is_found_again_by_its_names_only() -> None:
     assert any(first.story_id in p for p in assigner._recall.values())
     # the same words without the names find nothing asleep
     plain = art("x", FLOOD[1].lower(), T0 + 10 * DAY + 30)
-    assert assigner._recalled(assigner.represent(plain, learn=False)) is None
+    assert assigner._recalled(assigner.represent(plain, learn=False)) == []
     # a later report naming the river, the town and the mayor wakes it
     late = art("f1", FLOOD[1], T0 + 10 * DAY + 60)
-    assert assigner._recalled(assigner.represent(late, learn=False)) == first.story_id
+    assert assigner._recalled(assigner.represent(late, learn=False)) == [first.story_id]
     got = assigner.assign(late, orig(late))
     assert got.story_id == first.story_id and not story.dormant
     assert not any(first.story_id in p for p in assigner._recall.values())
