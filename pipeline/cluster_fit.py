@@ -264,8 +264,13 @@ def fit_and_tune(
     return tune_weights(corpora, fitted)[0] if tune else fitted
 
 
-def load_corpus(path: str, normalize: bool, dedup: bool) -> list[tuple[Any, ...]]:
-    """``(article, gold story, verdict)`` in replay order, as the eval replays the corpus."""
+def load_corpus(
+    path: str, normalize: bool, dedup: bool, ordered_by: dict[str, int] | None = None
+) -> list[tuple[Any, ...]]:
+    """``(article, gold story, verdict)`` in replay order, as the eval replays the corpus.
+
+    ``ordered_by``, when given, is filled with :func:`order_counts` of the replay.
+    """
     from pathlib import Path
 
     import orjson
@@ -278,7 +283,10 @@ def load_corpus(path: str, normalize: bool, dedup: bool) -> list[tuple[Any, ...]
 
         deduplicator = Deduplicator()
     out: list[tuple[Any, ...]] = []
-    for row in replay_order(rows):
+    ordered = replay_order(rows)
+    if ordered_by is not None:
+        ordered_by.update(order_counts(ordered))
+    for row in ordered:
         article = build(row)
         if deduplicator is not None:
             verdict = deduplicator.check(article)
@@ -317,9 +325,11 @@ def main(argv: list[str]) -> int:
     paths = [a for a in argv if "=" not in a and not a.startswith("--")]
     from pathlib import Path
 
-    corpora = {
-        Path(p).stem: load_corpus(p, "--normalize" in flags, "--dedup" in flags) for p in paths
-    }
+    corpora: dict[str, list[tuple[Any, ...]]] = {}
+    for p in paths:
+        counts: dict[str, int] = {}
+        corpora[Path(p).stem] = load_corpus(p, "--normalize" in flags, "--dedup" in flags, counts)
+        print(Path(p).stem, "ordered by", ", ".join(f"{k}: {v}" for k, v in counts.items()))
     base = replace(ClusterConfig(), **overrides)
     fitted = fit_and_tune(corpora, base, tune=False)
     print("weights", dict(zip(FEATURE_NAMES, fitted.weights, strict=True)), "bias", fitted.bias)

@@ -282,6 +282,7 @@ def test_going_dormant_writes_nothing_and_a_restore_puts_the_story_to_sleep_agai
     assert again.centroid.weights.tolist() == story.centroid.weights.tolist()
     assert again.c_norm == story.c_norm
     assert not any(sid in postings for postings in restored._index.values())
+    assert restored._recall == live._recall and any(sid in p for p in live._recall.values())
     # both wake up alike when a copy of its article arrives
     copy = art("f0-copy", FLOOD[0], T0 + 10 * DAY + 60)
     verdict = DedupVerdict(article_id="f0-copy", kind="syndicated", duplicate_of="f0")

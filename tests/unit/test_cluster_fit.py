@@ -129,9 +129,11 @@ def test_load_corpus_gives_articles_labels_and_verdicts_in_replay_order(tmp_path
     ]
     path = tmp_path / "mini.jsonl"
     path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
-    items = load_corpus(str(path), normalize=False, dedup=False)
+    counts: dict[str, int] = {}
+    items = load_corpus(str(path), normalize=False, dedup=False, ordered_by=counts)
     assert [(a.id, label, v.kind) for a, label, v in items] == [
         ("1", "f", "original"),
         ("2", "f", "original"),
         ("3", "r", "original"),
     ]
+    assert counts == {"published": 2, "published_heuristic": 0, "undated": 1}
