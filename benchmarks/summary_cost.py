@@ -6,7 +6,7 @@ and times ``summarize_story`` twice: the first version, and a refresh after one 
 joined (what the worker pays per update of a big story). Peak memory is the child's maximum
 resident set size above what it held before summarizing.
 
-    python benchmarks/summary_cost.py ../shared/corpora/gva_dev.jsonl ../shared/corpora/gvc_dev.jsonl
+    python benchmarks/summary_cost.py ../shared/corpora/gva_dev.jsonl ../shared/corpora/np4e.jsonl
     python benchmarks/summary_cost.py CORPUS.jsonl --sizes 25 400 2000 5000 --json
 """
 

@@ -237,7 +237,9 @@ class ArticleTerms(Record):
     in ``terms`` of the title's words and of the distinct lede words (the title's, then the
     opening tokens' in order), so the assign stage weighs them without looking words up.
     ``numbers`` are the numbers among the title's words and the opening tokens, four-digit
-    years left out, sorted. The last four are empty in messages of older workers.
+    years left out, sorted. ``ages`` are the ages the title and the read body give people
+    ("a 25-year-old", "aged 25", "John Hale, 25,"), sorted. The last five are empty in
+    messages of older workers.
     """
 
     terms: list[str]
@@ -250,6 +252,7 @@ class ArticleTerms(Record):
     title_at: list[int] = field(default_factory=list)
     lede_at: list[int] = field(default_factory=list)
     numbers: list[str] = field(default_factory=list)
+    ages: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
 

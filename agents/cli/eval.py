@@ -9,7 +9,7 @@ from typing import Any
 
 from agents.cli.jsonl import err_console, read_jsonl
 from pipeline.assignment.assigner import StoryAssigner, article_terms
-from pipeline.assignment.fit import article_from_row, replay_order
+from pipeline.assignment.fit import article_from_row, order_counts, replay_order
 from pipeline.evaluation import FinalStories, bcubed, cluster_count, pairwise
 from schemas.records import DedupVerdict, RawArticle
 
@@ -44,7 +44,7 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def load_corpus(path: Path) -> list[dict[str, Any]]:
-    """Rows of a JSONL corpus in replay order: dated by date (stable), then undated in order."""
+    """Rows of a JSONL corpus in replay order (:func:`~pipeline.assignment.fit.replay_order`)."""
     rows = _read_rows(path)
     return replay_order(rows)
 
@@ -118,6 +118,7 @@ def run_eval(path: Path, *, progress: bool = True, normalize: bool = True) -> di
     report: dict[str, Any] = {
         "corpus": Path(path).name,
         "articles": len(rows),
+        "ordered_by": order_counts(rows),
         "normalized": norm is not None,
         "normalize_fallbacks": fallbacks,
         "deduplicated": dedup is not None,
@@ -150,6 +151,7 @@ def format_report(report: dict) -> str:
         f"{report['corpus']}: {report['articles']} articles"
         f" (normalize: {'yes' if report['normalized'] else 'no'}{given},"
         f" dedup: {'yes' if report['deduplicated'] else 'no'})",
+        "ordered by " + ", ".join(f"{k}: {v}" for k, v in report.get("ordered_by", {}).items()),
         f"{'':18}{'P':>7}{'R':>7}{'F1':>7}",
     ]
     for level in ("stories", "related"):

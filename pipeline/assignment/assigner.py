@@ -51,7 +51,8 @@ _NOT_NAMES = STOPWORDS | _TITLES | _CALENDAR
 #: - ``cos_entities``: the same over capitalized phrases and their words (names, places).
 #: - ``cos_title``: title words against the story's title centroid (0 without titles).
 #: - ``has_titles``: 1 when both sides have titles, so the model can trust ``cos_title``.
-#: - ``log_gap_days``: log(1 + days) between the article and the story's time span.
+#: - ``log_gap_days``: log(1 + days) between the article and the story's time span, in
+#:   event time or in stream time (see ``ClusterConfig.max_clock_step``), whichever is less.
 #: - ``same_outlet_recent``: the article's outlet already wrote into the story within
 #:   ``same_outlet_seconds`` (outlets rarely file twice on one event within minutes).
 #: - ``log_story_size``: log(1 + articles in the story).
@@ -66,6 +67,13 @@ _NOT_NAMES = STOPWORDS | _TITLES | _CALENDAR
 #:   a report already in the story (ages, tolls, scores and sums recur across reports of one
 #:   event); ``numbers_disjoint``: 1 when both sides open with numbers and none is shared.
 #:   Four-digit years are left out: a year recurs across many events.
+#: - ``ages_shared``: 1 when an age the article gives a person ("a 25-year-old", "aged 25",
+#:   "John Hale, 25,") is also given in the story; ``ages_disjoint``: 1 when both give ages
+#:   and none is shared. Same-kind incidents (two shootings in one city) differ in their
+#:   victims' ages far more often than in their places or words.
+#: - ``log_gap_rhythm``: log(1 + gap / (1 day + the story's mean time between articles)): a
+#:   gap judged against the story's own rhythm (a burst of reports one day apart, or a
+#:   running story with a report a week).
 FEATURE_NAMES: tuple[str, ...] = (
     "cos_centroid",
     "cos_entities",
@@ -80,6 +88,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "story_names_missing",
     "numbers_shared",
     "numbers_disjoint",
+    "log_gap_rhythm",
+    "ages_shared",
+    "ages_disjoint",
 )
 
 
@@ -91,14 +102,26 @@ class ClusterConfig:
     """Tuning values of story assignment; the defaults are the project's one configuration.
 
     Attributes:
-        dormant_after_seconds: event-time inactivity after which a story leaves the candidate
-            index (it keeps its articles and wakes up if a copy of one of them arrives).
+        dormant_after_seconds: stream-time inactivity (see ``max_clock_step``) after which a
+            story leaves the candidate index (it keeps its articles and wakes up if a copy of
+            one of them arrives).
+        max_clock_step: the stream clock, which judges gaps and dormancy, moves with the
+            watermark but at most this far per step: a live feed never stops for a day, so
+            there the clock is event time, while a stream with a quiet year (a corpus whose
+            datelines are a year off, a feed restarted after an outage) counts it as one step.
         dormant_terms: when above 0, a dormant story keeps only this many heaviest entries
             per vector. Off by default: on the speed benchmark's stream, when story vectors
             were dictionaries, cutting saved about 60 MB per 50,000 articles but cost the
             late windows 7% of their speed; as sorted arrays, 50 terms save 14 of the
             state's 170 MiB at no measurable cost. A story woken after a cut goes on with
             the cut vectors.
+        recall_max_posting: a dormant story stays findable by the names it is indexed under
+            (a later report on a shooting names its victim or suspect months later); a name
+            listed for more dormant stories than this is too common to find one (a city) and
+            is dropped from that index. 0 turns the lookup off.
+        recall_candidates: the dormant stories two or more of the article's names find, best
+            first, that join the candidates, scored like the others (their gap weighs against
+            them).
         title_weight: how many body occurrences one title occurrence of a word counts for.
         max_body_chars: only the start of the body is read (the lede and first paragraphs
             carry the story; the cost per article stays bounded).
@@ -132,7 +155,8 @@ class ClusterConfig:
             article until the watermark has moved this far past where it stood when the
             answer was given (a redelivery comes within a batch or two of the first delivery);
             after that a redelivered article gets its story without the first answer's flags.
-        max_story_numbers: a story stops collecting opening numbers once it holds this many.
+        max_story_numbers: a story stops collecting opening numbers (and, apart, ages) once it
+            holds this many.
         df_buckets: document frequencies are counted per bucket of the terms' stable ids
             (a power of two). Terms sharing a bucket share a count; with 4M buckets and a
             vocabulary of 100k terms about 2% of the terms share one, mostly with a rare term.
@@ -160,7 +184,10 @@ class ClusterConfig:
             50 on the dev corpora, at less cost; 15 lose ECB+ splits).
     """
 
-    dormant_after_seconds: float = 400 * 86400.0
+    dormant_after_seconds: float = 30 * 86400.0
+    max_clock_step: float = 86400.0
+    recall_max_posting: int = 8
+    recall_candidates: int = 1
     dormant_terms: int = 0
     title_weight: float = 2.0
     max_body_chars: int = 2000
@@ -184,21 +211,24 @@ class ClusterConfig:
     max_story_numbers: int = 64
     df_buckets: int = 1 << 22
     weights: tuple[float, ...] = (
-        -0.3083,  # cos_centroid
-        2.4179,  # cos_entities
-        1.7451,  # cos_title
-        0.3978,  # has_titles
-        -0.2,  # log_gap_days (prior, not fitted: see cluster_fit.PRIORS)
+        -4.1914,  # cos_centroid
+        1.5587,  # cos_entities
+        0.8986,  # cos_title
+        0.5334,  # has_titles
+        -1.0648,  # log_gap_days
         -1.0,  # same_outlet_recent (prior, not fitted: dates only)
-        -0.3175,  # log_story_size
-        6.6699,  # cos_rank_margin
-        4.0918,  # cos_lede
-        -1.1777,  # article_names_missing
-        -1.9218,  # story_names_missing
-        0.6,  # numbers_shared
-        -0.18,  # numbers_disjoint
+        -0.2697,  # log_story_size
+        10.0697,  # cos_rank_margin
+        2.2536,  # cos_lede
+        -1.1138,  # article_names_missing
+        -2.711,  # story_names_missing
+        0.6053,  # numbers_shared
+        0.0567,  # numbers_disjoint
+        0.4,  # log_gap_rhythm
+        0.6835,  # ages_shared
+        -0.8966,  # ages_disjoint
     )
-    bias: float = 0.6714
+    bias: float = 1.7389
     join_probability: float = 0.5
     merge_probability: float = 0.5
     merge_centroid_cosine: float = 0.5
@@ -308,6 +338,14 @@ def _opening_numbers(tokens: Iterable[str]) -> frozenset[str]:
     )
 
 
+_AGE = re.compile(r"\b(\d{1,3})[- ]years?[- ]old\b|\baged? (\d{1,3})\b|[A-Za-z], (\d{1,2}),")
+
+
+def person_ages(text: str) -> list[str]:
+    """Ages the text gives people ("a 25-year-old", "aged 25", "John Hale, 25,"), sorted."""
+    return sorted({a or b or c for a, b, c in _AGE.findall(text)})
+
+
 def _add_numbers(counts: dict[str, int], numbers: Iterable[str], cap: int) -> None:
     """Count ``numbers`` into a story's opening numbers, unless it already holds ``cap``."""
     if len(counts) < cap:
@@ -393,6 +431,7 @@ class _Doc:
     # ids of the heaviest names, heaviest first
     top_names: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     numbers: frozenset[str] = frozenset()
+    ages: frozenset[str] = frozenset()
     # the heaviest ``split_terms`` terms as stable ids and weights, for split checks
     split_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     split_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -416,6 +455,8 @@ class _Story:
     titled: int = 0
     dormant: bool = False
     merged_into: str | None = None
+    # stream clock at the story's last article (None: a record of a version without it)
+    seen: float | None = None
     group: str = ""
     c_norm: float = 0.0
     e_norm: float = 0.0
@@ -425,6 +466,7 @@ class _Story:
     top_names: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     indexed: list[str] = field(default_factory=list)
     numbers: dict[str, int] = field(default_factory=dict)
+    ages: dict[str, int] = field(default_factory=dict)
     # articles whose vectors are kept for split checks while the story is splittable (in
     # memory only: a story restored from the records is not splittable)
     members: list[str] = field(default_factory=list)
@@ -443,6 +485,7 @@ class _Story:
             "titled": self.titled,
             "dormant": self.dormant,
             "merged_into": self.merged_into,
+            "seen": self.seen,
             "indexed": self.indexed,
             "c_norm": self.c_norm,
             "e_norm": self.e_norm,
@@ -450,6 +493,7 @@ class _Story:
             "l_norm": self.l_norm,
             "top_names": self.top_names.tolist(),
             "numbers": self.numbers,
+            "ages": self.ages,
         }
         for name, _ in _STORY_VECTORS:
             vec: SortedVector = getattr(self, name)
@@ -519,6 +563,7 @@ def article_terms(article: Article, config: ClusterConfig | None = None) -> Arti
         title_at=title_at,
         lede_at=lede_at,
         numbers=sorted(_opening_numbers(chain(title_words, lede))),
+        ages=person_ages(title + "\n" + body),
     )
 
 
@@ -572,6 +617,8 @@ class StoryAssigner:
         self._docs = 0
         self._seq = 0
         self._watermark = float("-inf")
+        # stream clock: follows the watermark, at most ``max_clock_step`` per step
+        self._clock = float("-inf")
         self._stories: dict[str, _Story] = {}
         self._article_story: dict[str, str] = {}
         # answers already given, by delivery, as their encoded records (compact, and written
@@ -579,6 +626,10 @@ class StoryAssigner:
         self._deliveries: dict[str, bytes] = {}
         self._memo_expiry: list[tuple[float, str]] = []  # (watermark when given, delivery)
         self._index: dict[str, dict[str, float]] = {}
+        # dormant stories by the names they are indexed under; names too common to tell
+        # dormant stories apart (ClusterConfig.recall_max_posting) are in ``_recall_common``
+        self._recall: dict[str, dict[str, None]] = {}
+        self._recall_common: set[str] = set()
         self._groups: dict[str, set[str]] = {}
         self._expiry: list[tuple[float, int, str]] = []
         self._dirty: dict[str, None] = {}
@@ -679,6 +730,8 @@ class StoryAssigner:
                 self._docs, self._seq, self._watermark = data["docs"], data["seq"], data["wm"]
                 if self._watermark is None:
                     self._watermark = float("-inf")
+                clock = data.get("clock")  # absent in records of older versions
+                self._clock = self._watermark if clock is None else clock
             elif self._df.restore(key, value):
                 pass
             elif kind == "s":
@@ -702,11 +755,15 @@ class StoryAssigner:
                 self._stories[sid].group = gid
         for story in sorted(self._stories.values(), key=lambda s: s.seq):
             story.splittable = False
+            if story.seen is None:  # an older record: its idle time in event time
+                story.seen = self._clock - max(0.0, self._watermark - story.last)
             if story.merged_into is None:
                 self._groups.setdefault(story.group, set()).add(story.id)
             if story.merged_into is None and not story.dormant:
                 self._index_story(story)
                 self._queue(story)
+            elif story.merged_into is None:
+                self._remember(story)
         self._watermark_moved()
 
     # ------------------------------------------------------------------ internals
@@ -715,7 +772,8 @@ class StoryAssigner:
         kind, _, name = key.partition(":")
         if key == "n":
             wm = None if self._watermark == float("-inf") else self._watermark
-            return orjson.dumps({"docs": self._docs, "seq": self._seq, "wm": wm})
+            clock = None if self._clock == float("-inf") else self._clock
+            return orjson.dumps({"docs": self._docs, "seq": self._seq, "wm": wm, "clock": clock})
         if kind == "s":
             story = self._stories.get(name)
             return None if story is None else story.to_bytes()
@@ -801,6 +859,7 @@ class StoryAssigner:
             lede,
             entity_ids[:_TOP_NAMES],
             numbers,
+            frozenset(terms.ages),
             ids[split_order],
             term_weights[split_order],
             sorted_vectors.from_pairs(ids[order], np.frombuffer(vec.weights))
@@ -824,17 +883,40 @@ class StoryAssigner:
                 if postings and len(postings) <= max_posting:
                     for sid in postings:
                         acc[sid] = get(sid, 0.0) + weight
-        if not acc:
-            return []
         stories = self._stories
-        pool = acc.items()
-        k = cfg.max_candidates
-        if len(acc) > k > 0:
-            # only stories at least as heavy as the k-th heaviest can be among the best k
-            floor = sorted(acc.values(), reverse=True)[k - 1]
-            pool = [kv for kv in pool if kv[1] >= floor]
-        best = heapq.nsmallest(k, pool, key=lambda kv: (-kv[1], stories[kv[0]].seq))
-        return [stories[sid] for sid, _ in best]
+        out: list[_Story] = []
+        if acc:
+            pool = acc.items()
+            k = cfg.max_candidates
+            if len(acc) > k > 0:
+                # only stories at least as heavy as the k-th heaviest can be among the best k
+                floor = sorted(acc.values(), reverse=True)[k - 1]
+                pool = [kv for kv in pool if kv[1] >= floor]
+            best = heapq.nsmallest(k, pool, key=lambda kv: (-kv[1], stories[kv[0]].seq))
+            out = [stories[sid] for sid, _ in best]
+        if self._recall:
+            out.extend(stories[sid] for sid in self._recalled(doc))
+        return out
+
+    def _recalled(self, doc: _Doc) -> list[str]:
+        """The dormant stories (``recall_candidates`` at most) two or more of the article's
+        heaviest names find, most name weight first."""
+        recall = self._recall
+        hits: dict[str, int] = {}
+        weight: dict[str, float] = {}
+        n = self.config.query_entities
+        for term, w in zip(doc.entities.keys[:n], doc.entities.weights[:n], strict=True):
+            postings = recall.get(term)
+            if postings:
+                for sid in postings:
+                    hits[sid] = hits.get(sid, 0) + 1
+                    weight[sid] = weight.get(sid, 0.0) + w
+        found = [sid for sid, n in hits.items() if n >= 2]
+        if not found:
+            return found
+        stories = self._stories
+        key = lambda sid: (-weight[sid], stories[sid].seq)  # noqa: E731
+        return heapq.nsmallest(self.config.recall_candidates, found, key=key)
 
     def features(self, doc: _Doc, story: _Story, cos_c: float | None = None) -> list[float]:
         """Signals for "this article belongs to this story", named in FEATURE_NAMES.
@@ -849,7 +931,16 @@ class StoryAssigner:
         has_t = 1.0 if (len(doc.title.ids) and story.t_norm > 0.0) else 0.0
         cos_t = _cosine(doc.title, story.title, story.t_norm)
         shared = bool(doc.numbers) and not doc.numbers.isdisjoint(story.numbers)
-        gap = max(0.0, doc.time - story.last, story.first - doc.time) / 86400.0
+        ages_shared = bool(doc.ages) and not doc.ages.isdisjoint(story.ages)
+        gap = (
+            min(
+                max(0.0, doc.time - story.last, story.first - doc.time),
+                self._clock - story.seen,
+            )
+            / 86400.0
+        )
+        span = story.last - story.first
+        rhythm = span / (86400.0 * (story.count - 1)) if story.count > 1 else 0.0
         last_here = story.outlets.get(doc.outlet) if doc.outlet else None
         # Date-only times (exactly midnight) say nothing about minutes between articles.
         same = (
@@ -874,6 +965,9 @@ class StoryAssigner:
             _missing(story.top_names, doc.sorted_entities),
             1.0 if shared else 0.0,
             1.0 if (doc.numbers and story.numbers and not shared) else 0.0,
+            math.log1p(gap / (1.0 + rhythm)),
+            1.0 if ages_shared else 0.0,
+            1.0 if (doc.ages and story.ages and not ages_shared) else 0.0,
         ]
 
     def score(self, feats: list[float]) -> float:
@@ -918,6 +1012,10 @@ class StoryAssigner:
         """Move the event-time watermark and put idle stories to sleep."""
         if now <= self._watermark:
             return
+        if self._watermark == float("-inf"):
+            self._clock = now
+        else:
+            self._clock += min(now - self._watermark, self.config.max_clock_step)
         self._watermark = now
         self._dirty["n"] = None
         self._watermark_moved()
@@ -943,21 +1041,50 @@ class StoryAssigner:
         (``n``), so a restore puts the same stories to sleep the same way. That spares the
         changelog a record per story (a fifth of an article's records on a long stream).
         """
-        limit = self._watermark - self.config.dormant_after_seconds
+        limit = self._clock - self.config.dormant_after_seconds
         heap = self._expiry
         while heap and heap[0][0] < limit:
             _, _, sid = heapq.heappop(heap)
             story = self._stories.get(sid)
             if story is None or story.dormant or story.merged_into is not None:
                 continue
-            if story.last >= limit:  # written into since it was queued: queue it again
-                heapq.heappush(heap, (story.last, story.seq, sid))
+            if story.seen >= limit:  # written into since it was queued: queue it again
+                heapq.heappush(heap, (story.seen, story.seq, sid))
                 continue
             story.queued = False
             story.dormant = True
             self._unindex_story(story)
+            self._remember(story)
             self._compact(story)
             self._seal(story)
+
+    def _remember(self, story: _Story) -> None:
+        """List a dormant story in the recall index under its names (see ``recall_max_posting``)."""
+        cap = self.config.recall_max_posting
+        if cap <= 0:
+            return
+        recall, common = self._recall, self._recall_common
+        for key in story.indexed:
+            if not key.startswith("e:") or key in common:
+                continue
+            postings = recall.get(key)
+            if postings is None:
+                recall[key] = {story.id: None}
+            elif len(postings) >= cap:
+                common.add(key)
+                del recall[key]
+            else:
+                postings[story.id] = None
+
+    def _forget(self, story: _Story) -> None:
+        """Take a story that wakes (or is merged) out of the recall index."""
+        recall = self._recall
+        for key in story.indexed:
+            postings = recall.get(key)
+            if postings is not None:
+                postings.pop(story.id, None)
+                if not postings:
+                    del recall[key]
 
     def _compact(self, story: _Story) -> None:
         """Shrink a dormant story's long vectors: it only needs them again if a copy wakes it.
@@ -1044,6 +1171,7 @@ class StoryAssigner:
         )
         story.top_names = sorted_vectors.top_ids(story.entities, _TOP_NAMES)
         _add_numbers(story.numbers, doc.numbers, cfg.max_story_numbers)
+        _add_numbers(story.ages, doc.ages, cfg.max_story_numbers)
         if len(doc.title.ids):
             story.titled += 1
         self._add_index_terms(story, doc)
@@ -1054,11 +1182,13 @@ class StoryAssigner:
         story.first = min(story.first, t)
         if t > story.last:
             story.last = t
+        story.seen = self._clock
         if outlet:
             prev = story.outlets.get(outlet)
             story.outlets[outlet] = t if prev is None else max(prev, t)
         if story.dormant:
             story.dormant = False
+            self._forget(story)
             self._index_story(story)
         self._queue(story)
         self._dirty["s:" + story.id] = None
@@ -1072,7 +1202,7 @@ class StoryAssigner:
         """
         if not story.queued:
             story.queued = True
-            heapq.heappush(self._expiry, (story.last, story.seq, story.id))
+            heapq.heappush(self._expiry, (story.seen, story.seq, story.id))
 
     def _new_story(self, article: Article) -> _Story:
         return self._open_story(article.id, article.published)
@@ -1255,6 +1385,7 @@ class StoryAssigner:
             setattr(survivor, norm_attr, norm)
         survivor.top_names = sorted_vectors.top_ids(survivor.entities, _TOP_NAMES)
         _add_numbers(survivor.numbers, gone.numbers, cfg.max_story_numbers)
+        _add_numbers(survivor.ages, gone.ages, cfg.max_story_numbers)
         survivor.count += gone.count
         survivor.titled += gone.titled
         if survivor.splittable and gone.splittable:
@@ -1266,6 +1397,7 @@ class StoryAssigner:
             self._seal(gone)
         survivor.first = min(survivor.first, gone.first)
         survivor.last = max(survivor.last, gone.last)
+        survivor.seen = max(survivor.seen or -math.inf, gone.seen or -math.inf)
         for outlet, t in gone.outlets.items():
             survivor.outlets[outlet] = max(t, survivor.outlets.get(outlet, t))
         have = set(survivor.indexed)
@@ -1273,9 +1405,12 @@ class StoryAssigner:
         extra = extra[: max(0, cfg.max_index_terms - len(survivor.indexed))]
         survivor.indexed.extend(extra)
         self._unindex_story(gone)
+        if gone.dormant:
+            self._forget(gone)
         gone.merged_into = survivor.id
         if survivor.dormant:
             survivor.dormant = False
+            self._forget(survivor)
         self._index_story(survivor)
         self._queue(survivor)
         self._union_groups(survivor, gone)

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from pipeline.assignment.assigner import ClusterConfig, StoryAssigner, capitalized_phrases
+import math
+
+import orjson
+
+from pipeline.assignment.assigner import (
+    FEATURE_NAMES,
+    ClusterConfig,
+    StoryAssigner,
+    capitalized_phrases,
+    person_ages,
+)
 from pipeline.common.text import stable_hash
 from schemas.records import Article, DedupVerdict
 
 DAY = 86400.0
 T0 = 1_700_000_000.0
+#: Dormancy in event time: the stream clock does not cap a quiet stretch to one step.
+EVENT_CLOCK = float("inf")
 
 FLOOD = [
     "Flooding on the Marrow River forced hundreds of families in Eastbrook to leave their homes "
@@ -152,7 +164,9 @@ def test_answers_are_forgotten_once_the_stream_has_moved_on_and_a_restore_keeps_
 
 
 def test_dormant_story_leaves_the_index() -> None:
-    cfg = ClusterConfig(dormant_after_seconds=2 * DAY)
+    cfg = ClusterConfig(
+        dormant_after_seconds=2 * DAY, max_clock_step=EVENT_CLOCK, recall_max_posting=0
+    )
     assigner = StoryAssigner(cfg)
     f0 = art("f0", FLOOD[0], T0)
     first = assigner.assign(f0, orig(f0))
@@ -164,8 +178,47 @@ def test_dormant_story_leaves_the_index() -> None:
     assert got.story_id != first.story_id
 
 
+def test_a_dormant_story_is_found_again_by_its_names_only() -> None:
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, max_clock_step=EVENT_CLOCK)
+    assigner = StoryAssigner(cfg)
+    f0 = art("f0", FLOOD[0], T0)
+    first = assigner.assign(f0, orig(f0))
+    robot = art("r0", ROBOT[0], T0 + 10 * DAY)
+    assigner.assign(robot, orig(robot))
+    story = assigner._stories[first.story_id]
+    assert story.dormant
+    assert not any(first.story_id in p for p in assigner._index.values())
+    assert any(first.story_id in p for p in assigner._recall.values())
+    # the same words without the names find nothing asleep
+    plain = art("x", FLOOD[1].lower(), T0 + 10 * DAY + 30)
+    assert assigner._recalled(assigner.represent(plain, learn=False)) == []
+    # a later report naming the river, the town and the mayor wakes it
+    late = art("f1", FLOOD[1], T0 + 10 * DAY + 60)
+    assert assigner._recalled(assigner.represent(late, learn=False)) == [first.story_id]
+    got = assigner.assign(late, orig(late))
+    assert got.story_id == first.story_id and not story.dormant
+    assert not any(first.story_id in p for p in assigner._recall.values())
+
+
+def test_a_name_shared_by_too_many_dormant_stories_is_dropped_from_the_recall_index() -> None:
+    cfg = ClusterConfig(
+        dormant_after_seconds=2 * DAY,
+        max_clock_step=EVENT_CLOCK,
+        recall_max_posting=2,
+        join_probability=1.1,
+    )
+    assigner = StoryAssigner(cfg)
+    for i in range(3):
+        a = art(f"k{i}", f"Police in Kingsport said case {i} of Tarsk Vell{i} was closed.", T0 + i)
+        assigner.assign(a, orig(a))
+    later = art("r0", ROBOT[0], T0 + 10 * DAY)
+    assigner.assign(later, orig(later))
+    assert "e:kingsport" in assigner._recall_common
+    assert "e:kingsport" not in assigner._recall
+
+
 def test_a_dormant_story_cuts_only_its_long_vectors() -> None:
-    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, dormant_terms=4)
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, dormant_terms=4, max_clock_step=EVENT_CLOCK)
     assigner = StoryAssigner(cfg)
     f0 = art("f0", FLOOD[0], T0, title="Marrow River floods Eastbrook homes as rain keeps falling")
     sid = assigner.assign(f0, orig(f0)).story_id
@@ -199,14 +252,18 @@ def test_by_default_a_dormant_story_keeps_its_vectors_whole() -> None:
         assert story.dormant
         return before, len(story.centroid.ids)
 
-    eager = {"dormant_after_seconds": 2 * DAY, "join_probability": 0.0}
+    eager = {
+        "dormant_after_seconds": 2 * DAY,
+        "join_probability": 0.0,
+        "max_clock_step": EVENT_CLOCK,
+    }
     before, after = centroid_after_sleep(ClusterConfig(**eager))
     assert before > 80 and after == before
     assert centroid_after_sleep(ClusterConfig(**eager, dormant_terms=40)) == (before, 40)
 
 
 def test_going_dormant_writes_nothing_and_a_restore_puts_the_story_to_sleep_again() -> None:
-    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, dormant_terms=4)
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, dormant_terms=4, max_clock_step=EVENT_CLOCK)
     live = StoryAssigner(cfg)
     f0 = art("f0", FLOOD[0], T0, title="Marrow River floods Eastbrook homes as rain keeps falling")
     sid = live.assign(f0, orig(f0)).story_id
@@ -225,6 +282,7 @@ def test_going_dormant_writes_nothing_and_a_restore_puts_the_story_to_sleep_agai
     assert again.centroid.weights.tolist() == story.centroid.weights.tolist()
     assert again.c_norm == story.c_norm
     assert not any(sid in postings for postings in restored._index.values())
+    assert restored._recall == live._recall and any(sid in p for p in live._recall.values())
     # both wake up alike when a copy of its article arrives
     copy = art("f0-copy", FLOOD[0], T0 + 10 * DAY + 60)
     verdict = DedupVerdict(article_id="f0-copy", kind="syndicated", duplicate_of="f0")
@@ -233,7 +291,7 @@ def test_going_dormant_writes_nothing_and_a_restore_puts_the_story_to_sleep_agai
 
 
 def test_the_dormancy_queue_holds_a_story_once_however_many_articles_it_gets() -> None:
-    cfg = ClusterConfig(dormant_after_seconds=2 * DAY)
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, max_clock_step=EVENT_CLOCK)
     assigner = StoryAssigner(cfg)
     flood = [art(f"f{i}", text, T0 + i * 3600) for i, text in enumerate(FLOOD)]
     sid = {assigner.assign(a, orig(a)).story_id for a in flood}
@@ -251,13 +309,89 @@ def test_the_dormancy_queue_holds_a_story_once_however_many_articles_it_gets() -
 
 
 def test_event_time_not_wall_clock_decides_dormancy() -> None:
-    cfg = ClusterConfig(dormant_after_seconds=2 * DAY)
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, max_clock_step=EVENT_CLOCK)
     assigner = StoryAssigner(cfg)
     f0 = art("f0", FLOOD[0], 1_000.0)
     f1 = art("f1", FLOOD[1], 1_000.0 + DAY)
     a = assigner.assign(f0, orig(f0))
     b = assigner.assign(f1, orig(f1))
     assert a.story_id == b.story_id
+
+
+def test_a_quiet_stretch_of_the_stream_counts_as_one_clock_step() -> None:
+    # a corpus whose datelines are a year off: nothing arrives in between
+    cfg = ClusterConfig(dormant_after_seconds=2 * DAY, max_clock_step=DAY)
+    assigner = StoryAssigner(cfg)
+    f0 = art("f0", FLOOD[0], T0)
+    sid = assigner.assign(f0, orig(f0)).story_id
+    f1 = art("f1", FLOOD[1], T0 + 365 * DAY)
+    assigner._advance(f1.published)
+    story = assigner._stories[sid]
+    assert not story.dormant
+    feats = assigner.features(assigner.represent(f1, learn=False), story)
+    gap = feats[FEATURE_NAMES.index("log_gap_days")]
+    assert abs(gap - math.log1p(1.0)) < 1e-9  # one day of stream time, not a year
+    assert assigner.assign(f1, orig(f1)).story_id == sid
+    # in event time the same story would have gone to sleep
+    strict = StoryAssigner(
+        ClusterConfig(dormant_after_seconds=2 * DAY, max_clock_step=math.inf, recall_max_posting=0)
+    )
+    strict.assign(f0, orig(f0))
+    assert strict.assign(f1, orig(f1)).is_new_story
+
+
+def test_a_busy_stream_puts_a_story_to_sleep_on_its_horizon() -> None:
+    cfg = ClusterConfig(dormant_after_seconds=3 * DAY, max_clock_step=DAY)
+    assigner = StoryAssigner(cfg)
+    f0 = art("f0", FLOOD[0], T0)
+    story = assigner._stories[assigner.assign(f0, orig(f0)).story_id]
+    for day in range(1, 6):  # the stream goes on every day with other news
+        other = art(f"r{day}", ROBOT[0] + f" Day {day}.", T0 + day * DAY)
+        assigner.assign(other, orig(other))
+        assert story.dormant == (day > 3)
+
+
+def test_the_gap_is_judged_against_the_story_rhythm() -> None:
+    rhythm = FEATURE_NAMES.index("log_gap_rhythm")
+    # a burst: three reports an hour apart; a running story: three reports a week apart
+    for label, step in (("burst", 3600.0), ("weekly", 7 * DAY)):
+        one = StoryAssigner(ClusterConfig(max_clock_step=math.inf, join_probability=0.0))
+        sid = ""
+        for i, text in enumerate(FLOOD):
+            a = art(f"{label}{i}", text, T0 + i * step)
+            sid = one.assign(a, orig(a)).story_id
+        story = one._stories[sid]
+        late = art(f"{label}-late", FLOOD[0], T0 + 2 * step + 7 * DAY)
+        one._advance(late.published)
+        feats = one.features(one.represent(late, learn=False), story)
+        mean_gap = step / DAY
+        expected = math.log1p(7.0 / (1.0 + mean_gap))
+        assert abs(feats[rhythm] - expected) < 1e-9
+        if label == "burst":
+            burst = feats[rhythm]
+    assert burst > feats[rhythm]  # a week is long for a burst, ordinary for a weekly story
+
+
+def test_records_without_the_stream_clock_still_load() -> None:
+    live = StoryAssigner(ClusterConfig(max_clock_step=DAY))
+    f0 = art("f0", FLOOD[0], T0)
+    sid = live.assign(f0, orig(f0)).story_id
+    r0 = art("r0", ROBOT[0], T0 + 2 * DAY)
+    live.assign(r0, orig(r0))
+    old = []
+    for key, value in live.drain_changes():
+        if value is not None and (key == "n" or key.startswith("s:")):
+            data = orjson.loads(value)
+            data.pop("clock", None)
+            data.pop("seen", None)
+            value = orjson.dumps(data)
+        old.append((key, value))
+    restored = StoryAssigner(ClusterConfig(max_clock_step=DAY))
+    restored.restore([(k, v) for k, v in old if v is not None])
+    assert restored._clock == T0 + 2 * DAY  # the watermark
+    assert restored._stories[sid].seen == T0  # idle since its last article, in event time
+    f1 = art("f1", FLOOD[1], T0 + 2 * DAY + 60)
+    assert restored.assign(f1, orig(f1)).story_id == sid
 
 
 def _centroid_only(**kw: float) -> ClusterConfig:
@@ -394,9 +528,29 @@ def test_the_shared_number_signal_raises_the_join_probability() -> None:
     off = list(feats)
     off[shared_at] = 0.0
     assert assigner.score(feats) > assigner.score(off)
+    # with ages as their own signal, different people's ages weigh against a join (the
+    # opening numbers' disjointness, which they mostly were, has a weight near zero)
     conflict = list(off)
-    conflict[disjoint_at] = 1.0
+    conflict[FEATURE_NAMES.index("ages_disjoint")] = 1.0
     assert assigner.score(conflict) < assigner.score(off)
+    assert abs(assigner.config.weights[disjoint_at]) < 0.2
+
+
+def test_ages_given_to_people_are_found_and_compared_with_the_story() -> None:
+    assert person_ages("A 25-year-old man and John Hale, 31, were shot.") == ["25", "31"]
+    assert person_ages("the victim, aged 7, was taken in on March 3, 2013, at 10 a.m.") == ["7"]
+    shared_at = FEATURE_NAMES.index("ages_shared")
+    disjoint_at = FEATURE_NAMES.index("ages_disjoint")
+    assigner = StoryAssigner()
+    first = art("g0", "A 25-year-old man was shot in Kingsport on Friday night, police said.", T0)
+    story = assigner._stories[assigner.assign(first, orig(first)).story_id]
+    assert story.ages == {"25": 1}
+    again = art("g1", "Police named the 25-year-old man shot in Kingsport on Friday.", T0)
+    other = art("g2", "A 41-year-old man was shot in Kingsport on Friday night.", T0)
+    plain = art("g3", "A man was shot in Kingsport on Friday night, police said.", T0)
+    for a, want in ((again, (1.0, 0.0)), (other, (0.0, 1.0)), (plain, (0.0, 0.0))):
+        f = assigner.features(assigner.represent(a, learn=False), story)
+        assert (f[shared_at], f[disjoint_at]) == want
 
 
 def test_story_numbers_stop_growing_at_the_cap_and_survive_restore() -> None:

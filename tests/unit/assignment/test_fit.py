@@ -9,6 +9,7 @@ from pipeline.assignment.fit import (
     PairSet,
     fit_logistic,
     online_scores,
+    order_counts,
     replay_order,
     teacher_forced_pairs,
     tune_weights,
@@ -31,6 +32,24 @@ def test_replay_order_sorts_dated_rows_and_appends_undated() -> None:
         {"id": "a", "published": "2020-01-01T10:00:00Z"},
     ]
     assert [r["id"] for r in replay_order(rows)] == ["a", "b", "u"]
+
+
+def test_replay_order_falls_back_to_the_date_parsed_from_the_text() -> None:
+    rows = [
+        {"id": "u1", "published": None},
+        {"id": "h", "published": None, "published_heuristic": "2019-05-01"},
+        {"id": "u2"},
+        {"id": "p", "published": "2020-01-01", "published_heuristic": "2018-01-01"},
+    ]
+    ordered = replay_order(rows)
+    assert [r["id"] for r in ordered] == ["h", "p", "u1", "u2"]
+    assert [r["_order"] for r in ordered] == [
+        "published_heuristic",
+        "published",
+        "undated",
+        "undated",
+    ]
+    assert order_counts(ordered) == {"published": 1, "published_heuristic": 1, "undated": 2}
 
 
 def test_teacher_forced_pairs_label_the_gold_story() -> None:
@@ -110,9 +129,11 @@ def test_load_corpus_gives_articles_labels_and_verdicts_in_replay_order(tmp_path
     ]
     path = tmp_path / "mini.jsonl"
     path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
-    items = load_corpus(str(path), normalize=False, dedup=False)
+    counts: dict[str, int] = {}
+    items = load_corpus(str(path), normalize=False, dedup=False, ordered_by=counts)
     assert [(a.id, label, v.kind) for a, label, v in items] == [
         ("1", "f", "original"),
         ("2", "f", "original"),
         ("3", "r", "original"),
     ]
+    assert counts == {"published": 2, "published_heuristic": 0, "undated": 1}

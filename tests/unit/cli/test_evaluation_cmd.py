@@ -67,3 +67,5 @@ def test_run_eval_scores_stories_and_groups(tmp_path: Path) -> None:
     text = format_report(report)
     assert "stories bcubed" in text
     assert "stories found 2 vs gold 2" in text
+    assert report["ordered_by"]["undated"] == 1
+    assert "ordered by published: 2, published_heuristic: 0, undated: 1" in text
