@@ -479,3 +479,39 @@ def test_a_revision_under_a_new_title_brings_its_new_material_to_whats_new():
     assert any("Marsh End" in item.text for item in v2.whats_new)
     for item in v2.whats_new:
         assert near_verbatim(item.text, revised[2][4])
+
+
+def test_a_big_story_is_summarized_from_its_newest_and_most_central_articles():
+    def one(i: int, title: str, text: str) -> tuple[Article, DedupVerdict]:
+        a = article(f"b{i}", f"o{i % 7}.example", title, i, text)
+        return a, DedupVerdict(article_id=a.id, kind="original")
+
+    core = "Flood waters rise in the river valley as rain keeps falling, officials said."
+    story = [one(i, "Flood waters rise in the river valley", core) for i in range(30)]
+    story[3] = one(
+        3, "Harbor crane contract signed", "A harbor crane contract was signed by the port."
+    )
+    story.append(
+        one(
+            30,
+            "Flood waters reach the old bridge",
+            "Flood waters reached the old bridge on Friday night.",
+        )
+    )
+    cfg = SummaryConfig(max_documents=10)
+    docs, _ = summarize._documents(story)
+    kept = summarize._bounded(docs, cfg.max_documents)
+    assert len(kept) == 10
+    ids = [d.article.id for d in kept]
+    assert {f"b{i}" for i in range(26, 31)} <= set(ids)  # the newest half
+    assert "b3" not in ids  # an off-topic title is not central
+    assert ids == sorted(ids, key=lambda i: int(i[1:]))  # arrival order kept
+    update = summarize_story("s-big", story, version=1, previous=None, now=100.0, config=cfg)
+    assert update.article_count == 31 and len(update.articles) == 31
+    assert {s.article_id for s in update.sources} <= set(ids)
+    assert "old bridge" in " ".join(sec.text for sec in update.sections)
+    small = summarize_story("s-big", story[:10], version=1, previous=None, now=100.0, config=cfg)
+    same = summarize_story(
+        "s-big", story[:10], version=1, previous=None, now=100.0, config=SummaryConfig()
+    )
+    assert small == same  # a story within the bound is summarized from all its articles
