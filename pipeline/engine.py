@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from pipeline.assignment.assigner import ClusterConfig, StoryAssigner
+import numpy as np
+
+from pipeline.assignment.assigner import ClusterConfig, StoryAssigner, article_terms
 from pipeline.common.errors import BadInput
-from pipeline.dedup.index import DedupConfig, Deduplicator
+from pipeline.dedup.index import DedupConfig, Deduplicator, sign_articles
 from pipeline.normalization.normalize import NormalizeConfig, normalize, parse_raw
 from pipeline.summaries.book import StoryBook
 from pipeline.summaries.summarize import SummaryConfig, summarize_story
-from schemas import Article, DedupVerdict, RawArticle, StoryAssignment, StoryUpdate
+from schemas import (
+    Article,
+    ArticleTerms,
+    DedupVerdict,
+    RawArticle,
+    StoryAssignment,
+    StoryUpdate,
+)
 
 EXPIRE_EVERY = 256
 """Articles between two sweeps of the dedup index for entries older than its window."""
@@ -44,6 +53,66 @@ class Outcome:
         return self.failed_stage is None
 
 
+@dataclass
+class Prepared:
+    """What the stateless stages make of one message: the article, its MinHash signature and
+    band keys, and its term statistics; or the stage that failed and why. Picklable, so
+    several processes can prepare while one applies."""
+
+    article: Article | None = None
+    signature: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    terms: ArticleTerms | None = None
+    failed_stage: str | None = None
+    reason: str | None = None
+
+
+def prepare(message: bytes | RawArticle, received_at: float, config: EngineConfig) -> Prepared:
+    """normalize, sign and describe one raw message; needs no state."""
+    return prepare_many([message], received_at, config)[0]
+
+
+def prepare_many(
+    messages: Sequence[bytes | RawArticle], received_at: float, config: EngineConfig
+) -> list[Prepared]:
+    """:func:`prepare` for a batch: the MinHash signatures are computed in one call."""
+    out: list[Prepared] = []
+    normalized: list[int] = []
+    for message in messages:
+        try:
+            raw = message if isinstance(message, RawArticle) else parse_raw(message)
+            article = normalize(raw, received_at=received_at, config=config.normalize)
+        except BadInput as exc:
+            out.append(Prepared(failed_stage="normalize", reason=exc.reason))
+            continue
+        except Exception as exc:  # noqa: BLE001 - one bad message must not stop the run
+            out.append(Prepared(failed_stage="normalize", reason=f"{type(exc).__name__}: {exc}"))
+            continue
+        normalized.append(len(out))
+        out.append(Prepared(article=article))
+    if normalized:
+        articles = [out[i].article for i in normalized]
+        try:
+            values, sizes, keys = sign_articles(articles, config.dedup)  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 - sign one by one to find the bad one
+            if len(normalized) == 1:
+                out[normalized[0]] = Prepared(
+                    failed_stage="dedup", reason=f"{type(exc).__name__}: {exc}"
+                )
+                return out
+            for i in normalized:
+                out[i] = prepare_many([messages[i]], received_at, config)[0]
+            return out
+        for row, i in enumerate(normalized):
+            item = out[i]
+            assert item.article is not None
+            item.signature = (values[row : row + 1], sizes[row : row + 1], keys[row : row + 1])
+            try:
+                item.terms = article_terms(item.article, config.cluster)
+            except Exception as exc:  # noqa: BLE001
+                out[i] = Prepared(failed_stage="assign", reason=f"{type(exc).__name__}: {exc}")
+    return out
+
+
 class Engine:
     """normalize -> dedup -> assign -> story book, in one process and in input order.
 
@@ -68,18 +137,26 @@ class Engine:
         received_at: float | None = None,
     ) -> Outcome:
         """Run one raw message through every stage; bad input yields a failed Outcome."""
-        outcome = Outcome(delivery=delivery)
         received = time.time() if received_at is None else received_at
-        stage = "normalize"
+        return self.apply(prepare(message, received, self.config), delivery)
+
+    def apply(self, prepared: Prepared, delivery: str) -> Outcome:
+        """The stateful stages (dedup, assign, the story book) for one prepared message."""
+        outcome = Outcome(delivery=delivery)
+        if prepared.failed_stage is not None:
+            outcome.failed_stage, outcome.reason = prepared.failed_stage, prepared.reason
+            return outcome
+        article = prepared.article
+        assert article is not None and prepared.signature is not None
+        outcome.article = article
+        stage = "dedup"
         try:
-            raw = message if isinstance(message, RawArticle) else parse_raw(message)
-            article = normalize(raw, received_at=received, config=self.config.normalize)
-            outcome.article = article
-            stage = "dedup"
-            verdict = self.deduplicator.check(article, delivery)
+            values, sizes, keys = prepared.signature
+            verdict = self.deduplicator.check_signed([(article, delivery)], values, sizes, keys)[0]
             outcome.verdict = verdict
             stage = "assign"
-            assignment = self.assigner.assign(article, verdict, delivery)
+            terms = prepared.terms if verdict.counts else None
+            assignment = self.assigner.assign(article, verdict, delivery, terms=terms)
             outcome.assignment = assignment
             stage = "summarize"
             for story_id in self.book.add(assignment):
@@ -93,6 +170,11 @@ class Engine:
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop the run
             outcome.failed_stage, outcome.reason = stage, f"{type(exc).__name__}: {exc}"
         return outcome
+
+    @property
+    def changed_stories(self) -> int:
+        """How many stories changed since their last refresh."""
+        return len(self._dirty)
 
     def refresh(self, story_ids: Iterable[str] | None = None) -> list[StoryUpdate]:
         """Publish a new version of every changed story (or of the given ones)."""

@@ -359,6 +359,13 @@ class Deduplicator(ChangeRecords):
         values, sizes, keys = sign_articles([a for a, _ in items], self.config)
         return self._check_signed(items, values, sizes, keys)
 
+    def check_signed(
+        self, items: Sequence[tuple[Article, str | None]], values: np.ndarray, sizes: np.ndarray,
+        keys: np.ndarray,
+    ) -> list[DedupVerdict]:
+        """``check_many`` for articles signed earlier by :func:`sign_articles` (elsewhere)."""
+        return self._check_signed(items, values, sizes, keys)
+
     def _check_signed(
         self, items: Sequence[tuple[Article, str | None]], values: np.ndarray, sizes: np.ndarray,
         keys: np.ndarray,
