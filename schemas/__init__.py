@@ -27,6 +27,7 @@ from schemas.records import (
     StoryAssignment,
     StorySplit,
     StoryUpdate,
+    TimelineEntry,
 )
 from schemas.topics import (
     ALL_TOPICS,
@@ -73,5 +74,6 @@ __all__ = [
     "StoryAssignment",
     "StorySplit",
     "StoryUpdate",
+    "TimelineEntry",
     "decode_band_message",
 ]

@@ -338,6 +338,16 @@ class CitedText(Record):
 
 
 @dataclass(slots=True)
+class TimelineEntry(Record):
+    """One dated development of a story: when, what (an article's own headline), who said so."""
+
+    time: float
+    text: str
+    citations: list[int] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(slots=True)
 class OutletCoverage(Record):
     outlet: str
     items: list[CitedText] = field(default_factory=list)
@@ -375,6 +385,7 @@ class StoryUpdate(Record):
     related_stories: list[RelatedStory] = field(default_factory=list)
     articles: list[StoryArticle] = field(default_factory=list)
     merged_into: str | None = None
+    timeline: list[TimelineEntry] = field(default_factory=list)  # additive: older ones lack it
     schema_version: int = SCHEMA_VERSION
 
 

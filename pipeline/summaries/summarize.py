@@ -31,6 +31,7 @@ from schemas.records import (
     Source,
     StoryArticle,
     StoryUpdate,
+    TimelineEntry,
 )
 
 
@@ -74,6 +75,7 @@ class SummaryConfig:
         max_minority_reports: most items in ``minority_reports``.
         minority_min_outlets: minority reports only when the story has this many outlets.
         max_unique_per_outlet: most ``unique_by_outlet`` items per outlet.
+        max_timeline: most entries in ``timeline`` (the first day and the latest ones).
         max_documents: a bigger story is summarized from this many of its articles (originals,
             with their copies): the newest half and the most central of the others, so that a
             refresh costs about the same at 100 and at 10,000 articles.
@@ -98,7 +100,7 @@ class SummaryConfig:
     recency_weight: float = 0.2
     quote_penalty: float = 0.3
     anaphora_penalty: float = 0.1
-    cite_similarity: float = 0.5
+    cite_similarity: float = 0.35
     claim_similarity: float = 0.35
     supersede_similarity: float = 0.3
     update_similarity: float = 0.45
@@ -108,6 +110,7 @@ class SummaryConfig:
     max_minority_reports: int = 3
     minority_min_outlets: int = 3
     max_unique_per_outlet: int = 2
+    max_timeline: int = 8
     max_documents: int = 80
 
 
@@ -264,6 +267,7 @@ def summarize_story(
     shown = in_sections | {s for s in ranking if model.sents[s].text in {m.text for m in minority}}
     unique = _unique(model, cite, ranking, docs, cfg, shown)
 
+    timeline = _timeline(model, cite, headline, cfg)
     outlets = list(dict.fromkeys(article.outlet for article, _ in members))
     n = len(members)
     return StoryUpdate(
@@ -281,6 +285,7 @@ def summarize_story(
         minority_reports=minority,
         unique_by_outlet=unique,
         related_stories=list(related),
+        timeline=timeline,
         articles=[
             StoryArticle(
                 article_id=a.id,
@@ -981,6 +986,50 @@ class _Citations:
                 )
             )
         return out
+
+
+def _timeline(
+    model: _Model, cite: _Citations, headline: str, cfg: SummaryConfig
+) -> list[TimelineEntry]:
+    """The story's developments by day: each day's most representative article, by its title.
+
+    A day's article is the one holding that day's best-ranked sentence; the entry is its
+    headline, at its publication time, citing it and the same day's articles whose titles
+    say mostly the same. The first day and the latest ones are kept.
+    """
+    if not model.sents:
+        return []
+    best_of_doc: dict[int, float] = {}
+    for s, score in enumerate(model.score):
+        d = int(model.doc_of[s])
+        best_of_doc[d] = max(best_of_doc.get(d, float("-inf")), float(score))
+    days: dict[int, list[int]] = {}
+    for d in best_of_doc:
+        days.setdefault(int(model.docs[d].article.published // 86400), []).append(d)
+    entries: list[tuple[float, str, list[int]]] = []
+    for day in sorted(days):
+        ranked = sorted(days[day], key=lambda d: (-best_of_doc[d], d))
+        for d in ranked:
+            article = model.docs[d].article
+            title = clean_title(article.title, article.outlet)
+            words = set(terms_of(title))
+            if len(words) < 3 or title.lower() == headline.lower():
+                continue
+            alike = [
+                o
+                for o in ranked
+                if o != d
+                and len(words & set(terms_of(model.docs[o].article.title or "")))
+                >= 0.5 * len(words)
+            ]
+            entries.append((article.published, title, [d, *sorted(alike)]))
+            break
+    if len(entries) > cfg.max_timeline:
+        entries = entries[:1] + entries[-(cfg.max_timeline - 1) :]
+    return [
+        TimelineEntry(time=when, text=text, citations=cite.numbers(docs))
+        for when, text, docs in entries
+    ]
 
 
 def _previous_sentences(previous: StoryUpdate) -> list[str]:

@@ -84,6 +84,14 @@ def test_story_page_shows_sections_and_citations_to_listed_sources(demo: Demo, p
     assert page.locator("#all-articles li.article").count() == 3
     assert page.get_by_role("heading", name="Minority Reports").count() == 1
     assert page.get_by_role("heading", name="Unique coverage by outlet").count() == 1
+    # Corroborated facts cite every article that reports them.
+    multi = [t for t in page.locator(".summary-section p").all_inner_texts() if "][" in t]
+    assert multi, "no section sentence cites more than one source"
+    entries = page.locator("#timeline li.timeline-entry")
+    assert entries.count() >= 1
+    when = entries.first.locator("time").inner_text()
+    assert re.match(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", when)
+    assert entries.first.locator("a.cite").count() >= 1
     first = cites.first
     target = first.get_attribute("href")
     first.click()
