@@ -747,9 +747,37 @@ class _Model:
                 if val > best_val:
                     best, best_val = clause, val
         if not best:
+            best = self._clause_heading(group, max_words, taken)
+        if not best:
             best = self._phrase_heading(group, in_group, elsewhere, max_words, taken)
         taken.add(best.lower())
         return best[:1].upper() + best[1:]
+
+    def _clause_heading(self, group: Sequence[int], max_words: int, taken: set[str]) -> str:
+        """Who did what, compressed from one of the section's two best sentences.
+
+        The sentence loses a leading adverbial ("In a later meeting, ..."), appositives naming
+        where someone is from ("of the Republic of Korea"), its attribution and everything
+        after its first clause; it is kept when the rest has 4 to ``max_words`` + 4 words, no
+        quotation, a verb after its first word and a content word at its end. Empty when none
+        of the two qualifies.
+        """
+        for s in list(group)[:2]:
+            text = _LEADING_ADVERBIAL.sub("", strip_markers(self.sents[s].text))
+            text = _APPOSITIVE.sub(r"\1", text)
+            head = _trim(text, 1000)  # the whole first clause: a cut one reads as a fragment
+            words = head.split()
+            if not 4 <= len(words) <= max_words + 4 or any(q in head for q in "\"“”‘’'("):
+                continue
+            last = words[-1].lower().strip(",.;:")
+            if last in STOPWORDS or last in _EDGE_WORDS or not last.isalpha():
+                continue
+            if not any(_verbish(w.strip(",.;:")) for w in words[1:]):
+                continue
+            if head.lower() in taken:
+                continue
+            return head[:1].upper() + head[1:]
+        return ""
 
     def _idf_of(self, term: str) -> float:
         i = self.vocab.get(term)
@@ -924,6 +952,11 @@ def _subruns(run: list[str], longest: int) -> list[list[str]]:
     return out
 
 
+_LEADING_ADVERBIAL = re.compile(
+    r"^(?:In|On|At|After|Before|During|Despite|Meanwhile|However|Earlier|Later|Also|Since|"
+    r"Following|Amid|Likewise|Separately)\b[^,]{0,80},\s*"
+)
+_APPOSITIVE = re.compile(r"\b([A-Z][\w-]*)(?: of (?:the )?(?:[A-Z][\w-]+ ?)+)+(?=[ ,])")
 _ATTRIBUTION = re.compile(r",? (?:[\w.'’-]+ ){0,4}(?:said|says|told \w+|reported|added)$")
 _CLAUSE_CUT = re.compile(r",\s+| (?:and|while|after|as|but|which|when|because|following) ")
 
