@@ -128,15 +128,20 @@ class BandOwner(ChangeRecords):
 
     def __init__(
         self, partition: int, homes: int, config: DedupConfig | None = None,
-        root_wait_seconds: float = 10.0,
+        root_wait_seconds: float = 10.0, mark_record_seconds: float = 1.0,
     ) -> None:
         self.partition = partition
         self.homes = homes
         self.config = config or DedupConfig()
         self.root_wait_seconds = root_wait_seconds
+        # A home's watermark moves every tick; its record is rewritten only once it has moved
+        # this far (order keys are seconds). A restored, older mark only means waiting for
+        # the next watermark, which comes within a tick.
+        self.mark_record_seconds = mark_record_seconds
         self._held: dict[_Key, _Held] = {}
         self._by_key: dict[int, list[_Key]] = {}
         self._marks: dict[int, float] = {}
+        self._recorded_marks: dict[int, float] = {}
         self._unanswered: set[_Key] = set()
         self._expiry: list[tuple[float, _Key]] = []
         self._changes: dict[str, bytes | None] = {}
@@ -186,7 +191,9 @@ class BandOwner(ChangeRecords):
         """A home's watermark (watermarks only move forward)."""
         if order > self._marks.get(home, float("-inf")):
             self._marks[home] = order
-            self._changes[f"w/{home}"] = orjson.dumps(order)
+            if order - self._recorded_marks.get(home, float("-inf")) >= self.mark_record_seconds:
+                self._recorded_marks[home] = order
+                self._changes[f"w/{home}"] = orjson.dumps(order)
 
     def set_root(self, article_id: str, root: str, version: int = 0) -> None:
         """A decided article's root original (itself for an original)."""
@@ -286,7 +293,8 @@ class BandOwner(ChangeRecords):
             if value is None:
                 continue
             if key.startswith("w/"):
-                self._marks[int(key[2:])] = float(orjson.loads(value))
+                home = int(key[2:])
+                self._marks[home] = self._recorded_marks[home] = float(orjson.loads(value))
             elif key.startswith("p/"):
                 held = _decode_held(value)
                 held_key = (held.probe.article_id, held.probe.version)

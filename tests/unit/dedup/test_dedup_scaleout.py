@@ -308,3 +308,21 @@ def test_home_expires_an_article_that_was_still_pending_when_its_time_came() -> 
     assert home.answer(BandAnswer("late", 0, 0, [])) is not None
     assert home.expire(500.0) == 1  # decided, and older than the window
     assert len(home) == 0
+
+
+def test_a_band_owner_records_a_moving_watermark_about_once_a_second():
+    owner = BandOwner(0, 1, CFG)
+    table: dict[str, bytes] = {}
+    writes = 0
+    for tick in range(50):  # ten ticks a second for five seconds
+        owner.receive(BandWatermark(0, 1000.0 + tick / 10))
+        for key, value in owner.drain_changes():
+            writes += key == "w/0"
+            if value is not None:
+                table[key] = value
+    assert 5 <= writes <= 6
+    restored = BandOwner(0, 1, CFG)
+    restored.restore(table.items())
+    assert 1004.0 <= restored.watermark <= 1004.9  # older than the last tick, never ahead
+    restored.receive(BandWatermark(0, 1005.0))
+    assert restored.watermark == 1005.0
