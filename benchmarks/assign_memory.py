@@ -1,0 +1,157 @@
+"""The assign stage's memory over a long stream, and the time a restart takes to be ready.
+
+Usage: python benchmarks/assign_memory.py CORPUS.jsonl [...] [--articles 1000000] [--days 730]
+
+The stream repeats the given corpora with fresh ids and varied wording (every repetition
+renames the people and places its articles name and shifts their numbers, so repetitions are
+new stories, not copies), spread evenly over ``--days`` of event time. Articles are made one
+at a time, never held, and the assigner's state records are written to a RocksDB store on
+disk as the worker's table would be. At the end of every 30-day month of event time the
+process's resident memory is sampled; growth from month 3 to the end is reported. Then a
+fresh assigner is restored from the store, as a restarted worker is, and the time until it is
+ready and its memory are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import re
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline.assignment.assigner import StoryAssigner, article_terms  # noqa: E402
+from pipeline.assignment.fit import article_from_row, replay_order  # noqa: E402
+from schemas.records import Article, DedupVerdict  # noqa: E402
+
+DAY = 86400.0
+MONTH = 30 * DAY
+NAME = re.compile(r"\b([A-Z][a-z]{2,})\b")
+NUMBER = re.compile(r"\b(\d{1,3})\b")
+
+
+def rss_mb() -> float:
+    """Current resident set size of this process in MB (Linux)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+def vary(text: str, rep: int) -> str:
+    """The text with its capitalized names and small numbers changed for repetition ``rep``."""
+    if rep == 0:
+        return text
+    text = NAME.sub(
+        lambda m: m.group(1) + "ov" + "abcdefghij"[rep % 10] * (1 + rep // 10 % 3), text
+    )
+    return NUMBER.sub(lambda m: str((int(m.group(1)) + 7 * rep) % 1000), text)
+
+
+def stream(paths: list[Path], total: int, days: float) -> Iterator[Article]:
+    """``total`` articles over ``days`` of event time, the corpora repeated and varied."""
+    rows: list[dict] = []
+    for path in paths:
+        rows += replay_order(
+            [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+        )
+    if not rows:
+        raise SystemExit("no articles in the given corpora")
+    start, span = 1_600_000_000.0, days * DAY
+    for n in range(total):
+        rep, i = divmod(n, len(rows))
+        row = dict(rows[i])
+        row["id"] = f"{row['id']}#{rep}"
+        row["text"] = vary(row.get("text") or row.get("body") or "", rep)
+        row["title"] = vary(row.get("title") or "", rep)
+        row["_time"] = start + span * n / total
+        yield article_from_row(row)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("inputs", type=Path, nargs="+")
+    parser.add_argument("--articles", type=int, default=1_000_000)
+    parser.add_argument("--days", type=float, default=730.0)
+    parser.add_argument("--batch", type=int, default=200, help="articles between state writes")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    from rocksdict import Rdict
+
+    assigner = StoryAssigner()
+    config = assigner.config
+    samples: list[tuple[int, float]] = []
+    with tempfile.TemporaryDirectory(prefix="assign-memory-") as tmp:
+        table = Rdict(str(Path(tmp) / "assign-state"))
+        month_end = None
+        started = time.perf_counter()
+        for n, article in enumerate(stream(args.inputs, args.articles, args.days), 1):
+            if month_end is None:
+                month_end = article.published + MONTH
+            verdict = DedupVerdict(article_id=article.id, kind="original")
+            assigner.assign(article, verdict, f"m:{n}", terms=article_terms(article, config))
+            if n % args.batch == 0:
+                for key, value in assigner.drain_changes():
+                    if value is None:
+                        table.delete(key)
+                    else:
+                        table[key] = value
+            if article.published >= month_end:
+                gc.collect()
+                samples.append((n, rss_mb()))
+                month_end += MONTH
+                if not args.json:
+                    print(
+                        f"month {len(samples):3d}: {n:8d} articles, {samples[-1][1]:8.0f} MB",
+                        flush=True,
+                    )
+        for key, value in assigner.drain_changes():
+            if value is None:
+                table.delete(key)
+            else:
+                table[key] = value
+        seconds = time.perf_counter() - started
+        final = rss_mb()
+        del assigner
+        gc.collect()
+        before_restart = rss_mb()
+        restart_started = time.perf_counter()
+        restored = StoryAssigner()
+        restored.restore(table.items())
+        ready = time.perf_counter() - restart_started
+        restored_mb = rss_mb() - before_restart
+        table.close()
+    month3 = samples[2][1] if len(samples) >= 3 else float("nan")
+    result = {
+        "articles": args.articles,
+        "days": args.days,
+        "articles_per_s": args.articles / seconds,
+        "rss_mb_month3": month3,
+        "rss_mb_end": final,
+        "growth_from_month3": final / month3 - 1.0 if month3 == month3 else float("nan"),
+        "restart_seconds": ready,
+        "restored_state_mb": restored_mb,
+        "months": samples,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"{args.articles} articles over {args.days:.0f} days"
+            f" at {result['articles_per_s']:.0f}/s;"
+            f" memory {month3:.0f} MB at month 3, {final:.0f} MB at the end"
+            f" ({100 * result['growth_from_month3']:+.0f}%); restart ready in {ready:.1f} s"
+            f" holding {restored_mb:.0f} MB"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
