@@ -754,20 +754,35 @@ class _Model:
         return best[:1].upper() + best[1:]
 
     def _clause_heading(self, group: Sequence[int], max_words: int, taken: set[str]) -> str:
-        """Who did what, compressed from one of the section's two best sentences.
+        """Who did what, compressed from one of the section's best sentences.
 
-        The sentence loses a leading adverbial ("In a later meeting, ..."), appositives naming
-        where someone is from ("of the Republic of Korea"), its attribution and everything
-        after its first clause; it is kept when the rest has 4 to ``max_words`` + 4 words, no
-        quotation, a verb after its first word and a content word at its end. Empty when none
-        of the two qualifies.
+        A sentence that quotes someone gives the quotation; either loses a leading adverbial
+        ("In a later meeting, ..."), appositives naming where someone is from ("of the
+        Republic of Korea"), its attribution and everything after its first clause. A clause
+        still too long is cut before a preposition ("... cooperation | in areas ..."). It is
+        kept when it has 4 to ``max_words`` words, a verb after its first word and a content
+        word at its end. Empty when none of the section's first three qualifies.
         """
-        for s in list(group)[:2]:
-            text = _LEADING_ADVERBIAL.sub("", strip_markers(self.sents[s].text))
-            text = _APPOSITIVE.sub(r"\1", text)
-            head = _trim(text, 1000)  # the whole first clause: a cut one reads as a fragment
+        limit = max_words
+        for s in list(group)[:3]:
+            text = strip_markers(self.sents[s].text)
+            quoted = _QUOTED.search(text)
+            if quoted and quoted.group(1)[:1].isupper():  # a quoted sentence, not a phrase
+                text = quoted.group(1)
+            text = _LEADING_ADVERBIAL.sub("", text)
+            text = _APPOSITIVE.sub(r"\1", _DASH.split(text, 1)[0])
+            words = _trim(text, 1000).split()  # the whole first clause
+            if len(words) > limit:
+                cuts = [
+                    k
+                    for k in range(5, limit + 1)
+                    if words[k].lower() in _PREPOSITIONS
+                    and any(_verbish(w.strip(",.;:")) for w in words[1:k])
+                ]
+                words = words[: cuts[-1]] if cuts else []
+            head = " ".join(words).strip(",;: ")
             words = head.split()
-            if not 4 <= len(words) <= max_words + 4 or any(q in head for q in "\"“”‘’'("):
+            if not 4 <= len(words) <= limit or any(q in head for q in "\"“”‘’("):
                 continue
             last = words[-1].lower().strip(",.;:")
             if last in STOPWORDS or last in _EDGE_WORDS or not last.isalpha():
@@ -953,8 +968,15 @@ def _subruns(run: list[str], longest: int) -> list[list[str]]:
 
 
 _LEADING_ADVERBIAL = re.compile(
-    r"^(?:In|On|At|After|Before|During|Despite|Meanwhile|However|Earlier|Later|Also|Since|"
-    r"Following|Amid|Likewise|Separately)\b[^,]{0,80},\s*"
+    r"^(?:(?:In|On|At|After|Before|During|Despite|Meanwhile|However|Earlier|Later|Also|Since|"
+    r"Following|Amid|Likewise|Separately)\b[^,]{0,80}"
+    r"|(?:This|Last|Next) (?:morning|afternoon|evening|week|month|year)),\s*"
+)
+_DASH = re.compile(r"\s*[—–]\s*|\s+-\s+")
+_QUOTED = re.compile(r"[\"“]([^\"“”]{20,}?)[,.]?[\"”]")
+_PREPOSITIONS = frozenset(
+    "in on at for to with from by during including into about against between under over "
+    "after before amid across through toward towards".split()
 )
 _APPOSITIVE = re.compile(r"\b([A-Z][\w-]*)(?: of (?:the )?(?:[A-Z][\w-]+ ?)+)+(?=[ ,])")
 _ATTRIBUTION = re.compile(r",? (?:[\w.'’-]+ ){0,4}(?:said|says|told \w+|reported|added)$")
