@@ -243,6 +243,7 @@ class Storystream:
     broker_health: BrokerHealth  # whether the broker answers (readiness, intake)
     ownership: Ownership = field(default_factory=Ownership)
     abstractive: AbstractiveBackend | None = None
+    feeds: Any = None  # the feed fetcher (agents.stages.feeds.FeedAgent) once registered
     update_listeners: list[Callable[[StoryUpdate], Any]] = field(default_factory=list)
     assignment_listeners: list[Callable[[StoryAssignment], Any]] = field(default_factory=list)
     deadletter_listeners: list[Callable[[DeadLetter], Any]] = field(default_factory=list)
