@@ -259,6 +259,13 @@ class Storystream:
             key=key.encode() if key else None, value=payload
         )
 
+    async def send_feed(self, url: str) -> Awaitable[Any]:
+        """Put one feed on ``feeds`` (keyed by its url); returns the delivery future."""
+        from schemas import FEEDS, FeedRecord
+
+        record = FeedRecord(url=url, added_at=time.time())
+        return await self.topics[FEEDS].send(key=url.encode(), value=record.to_json())
+
     async def dead_letter(self, stage: str, reason: str, event: EventT) -> None:
         letter = make_dead_letter(stage, reason, event)
         self.metrics.dead_letters.labels(stage=stage).inc()
