@@ -34,13 +34,13 @@ def news_page(title: str, paragraphs: list[str], outlet: str = "Local News") -> 
     nav = "".join(f'<li><a href="/{n.lower()}">{n}</a></li>' for n in ("World", "Sport", "Opinion"))
     share = '<div class="share"><a href="#">Share on Facebook</a> <a href="#">Share on X</a></div>'
     return (
-        f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title>"
-        f"<meta property=\"og:site_name\" content=\"{html.escape(outlet)}\"></head><body>"
+        f'<meta property="og:site_name" content="{html.escape(outlet)}"></head><body>'
         f"<header><nav><ul>{nav}</ul></nav></header><main><article><h1>{html.escape(title)}</h1>"
-        f"{share}{body}{share}</article><aside><h2>Related</h2><ul><li><a href=\"/r\">Other news"
+        f'{share}{body}{share}</article><aside><h2>Related</h2><ul><li><a href="/r">Other news'
         f"</a></li></ul></aside></main><footer><p>Copyright Local News. All rights reserved.</p>"
-        f"<a href=\"/privacy\">Privacy Policy</a></footer></body></html>"
+        f'<a href="/privacy">Privacy Policy</a></footer></body></html>'
     )
 
 
@@ -130,3 +130,66 @@ class Site:
     async def stop(self) -> None:
         if self.runner is not None:
             await self.runner.cleanup()
+
+
+SEEDS = ("seed-002", "seed-003", "seed-004")
+
+
+def seed_site(site: Site) -> str:
+    """Serve the three seed articles of the bundled sample as news pages behind one RSS feed
+    whose descriptions are one line; returns the feed's url."""
+    from importlib import resources
+
+    import orjson
+
+    data = resources.files("agents") / "data" / "sample.jsonl"
+    items = []
+    for line in data.read_bytes().splitlines():
+        if not line.strip():
+            continue
+        rec = orjson.loads(line)
+        if rec.get("id") not in SEEDS:
+            continue
+        path = f"/news/{rec['id']}.html"
+        paragraphs = [p for p in rec["text"].split("\n") if p.strip()]
+        page = news_page(rec["title"], paragraphs, outlet=rec["outlet"])
+        site.resources[path] = (200, {"Content-Type": "text/html; charset=utf-8"}, page.encode())
+        first = paragraphs[0][:120]
+        items.append(
+            {
+                "guid": rec["id"],
+                "link": site.url(path),
+                "title": rec["title"],
+                "description": first,
+                "pubDate": _rfc2822(rec["published"]),
+            }
+        )
+    site.resources["/seeds.xml"] = (200, {"Content-Type": "application/rss+xml"}, rss(items))
+    return site.url("/seeds.xml")
+
+
+def _rfc2822(iso: str) -> str:
+    from datetime import datetime
+    from email.utils import format_datetime
+
+    return format_datetime(datetime.fromisoformat(iso))
+
+
+def serve_in_thread(site: Site) -> Site:
+    """Start ``site`` on an event loop of its own thread (for tests that block)."""
+    import threading
+
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(site.start())
+        started.set()
+        loop.run_forever()
+
+    threading.Thread(target=run, daemon=True).start()
+    if not started.wait(10):
+        raise RuntimeError("local site did not start")
+    site.loop = loop  # type: ignore[attr-defined]
+    return site
