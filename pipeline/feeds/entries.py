@@ -68,15 +68,18 @@ class Entry:
 
     def raw_article(self, outlet: str | None, body: str | None = None) -> RawArticle:
         """The entry as a raw article: the fetched page's HTML when given, else its text."""
+        content_type = "text/html"
         if body is None:
             body = self.content if self.content is not None else self.summary
+            if not _TAGS.search(body):
+                content_type = "text/plain"  # a feed's plain-text summary
         return RawArticle(
             id=None,
             url=self.link,
             outlet=outlet,
             title=self.title,
             body=body,
-            content_type="text/html",
+            content_type=content_type,
             published=self.published,
             authors=self.authors,
         )

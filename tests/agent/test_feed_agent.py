@@ -82,6 +82,8 @@ async def test_poll_sends_entries_retries_failed_pages_and_survives_a_restart(si
     assert set(sent) == {site.url("/full"), site.url("/a"), site.url("/private/p")}
     assert PARAS["a"][0] in sent[site.url("/a")].body and "<nav>" in sent[site.url("/a")].body
     assert sent[site.url("/private/p")].body == "Only this line."
+    assert sent[site.url("/private/p")].content_type == "text/plain"
+    assert sent[site.url("/full")].content_type == "text/html"
     assert site.hits["/full"] == 0 and site.hits["/private/p"] == 0
     assert site.hits["/b"] == 1
     state = fa.states[url]
