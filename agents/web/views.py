@@ -453,7 +453,8 @@ class OpsPage(Base):
     route = "/ops"
 
     async def get(self, request: Request) -> Response:
-        return self.page_html("ops.html", ops=self.feed.ops())
+        feeds = self.ss.feeds.health() if self.ss.feeds is not None else None
+        return self.page_html("ops.html", ops=self.feed.ops(), feeds=feeds)
 
 
 class Static(Base):

@@ -50,3 +50,17 @@ async def test_ops_snapshot_carries_feed_health(tmp_path: Path):
         assert feeds["feeds"] == 0 and feeds["polls"] == {} and feeds["list"] == []
     finally:
         await web.client.close()
+
+
+async def test_ops_page_shows_feed_health(tmp_path: Path):
+    web = await make_web(tmp_path)
+    try:
+        web.ss.feeds.metrics.polls.labels(result="not_modified").inc(3)
+        web.ss.feeds.metrics.errors.labels(what="page", kind="timeout").inc()
+        r = await web.client.get("/ops")
+        page = await r.text()
+        assert r.status == 200
+        assert '<span id="feeds-304">3</span>' in page
+        assert "<strong>page:timeout</strong>: 1" in page
+    finally:
+        await web.client.close()
