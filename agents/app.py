@@ -51,6 +51,7 @@ TABLES = (  # name, and whether it is partitioned like the dedup topics or the s
     ("story-meta", "stories"),
     ("story-pending", "stories"),
     ("feed-state", "feeds"),
+    ("feed-seen", "feeds"),
 )
 
 

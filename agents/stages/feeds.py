@@ -31,6 +31,7 @@ from schemas import FEEDS, FeedRecord, RawArticle, SchemaError
 
 log = logging.getLogger(__name__)
 TABLE = "feed-state"
+SEEN_TABLE = "feed-seen"
 
 
 class FeedMetrics:
@@ -111,6 +112,10 @@ class FeedAgent:
     def table(self) -> Any:
         return self.ss.tables[TABLE]
 
+    @property
+    def seen_table(self) -> Any:
+        return self.ss.tables[SEEN_TABLE]
+
     def register(self) -> None:
         ss = self.ss
         ss.feeds = self
@@ -143,7 +148,7 @@ class FeedAgent:
             return
         stored = self.table.get(url)
         if stored is not None:
-            state = FeedState.from_bytes(stored)
+            state = FeedState.from_bytes(stored, self.seen_table.get(url))
         else:
             state = FeedState(
                 url=url,
@@ -168,6 +173,9 @@ class FeedAgent:
             state = FeedState.from_bytes(value)
             if state.partition not in mine:
                 continue
+            seen = self.seen_table.get(url)
+            if seen is not None:
+                state.seen = FeedState.from_bytes(value, seen).seen
             self.states[url] = state
             skip = state.gone or url in self.in_flight or (self.once and url in self.polled)
             if not skip:
@@ -262,7 +270,7 @@ class FeedAgent:
         state.mark_seen(sent, self.poll_config.seen_per_feed)
         self.metrics.polls.labels(result="ok").inc()
         after_success(state, now, len(sent), self.poll_config, status=resp.status)
-        self._save(state)
+        self._save(state, seen_changed=bool(sent))
 
     async def _send_entries(self, entries: Iterable[Entry], outlet: str | None) -> list[str]:
         """Send entries (fetching pages where the feed has no full text); the keys sent.
@@ -305,12 +313,19 @@ class FeedAgent:
         self.metrics.fetch_seconds.labels(what=what).observe(seconds)
         self.latencies.append(seconds)
 
-    def _save(self, state: FeedState) -> None:
-        """Write the feed's state to its changelog partition and schedule its next poll."""
+    def _save(self, state: FeedState, seen_changed: bool = False) -> None:
+        """Write the feed's state (and its seen entries when they changed) to its changelog
+        partition and schedule its next poll."""
         with event_context(PartitionEvent(FEEDS, state.partition)):  # type: ignore[arg-type]
             self.table[state.url] = state.to_bytes()
-        if not self.once and not state.gone and state.url in self.states:
-            self.queue.put(state.url, state.next_due)
+            if seen_changed:
+                self.seen_table[state.url] = state.seen_bytes()
+        if state.url in self.states:
+            # A rebalance may have rebuilt the feed from the table while it was polled: this
+            # object is the newer one.
+            self.states[state.url] = state
+            if not self.once and not state.gone:
+                self.queue.put(state.url, state.next_due)
 
     # -- ops -------------------------------------------------------------------------------
 

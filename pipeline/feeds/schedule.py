@@ -7,6 +7,7 @@ of the entries already sent, so a restarted worker neither re-polls too early no
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ class PollConfig:
     faster: float = 0.5
     slower: float = 1.5
     max_backoff: float = 6 * 3600.0
-    seen_per_feed: int = 2000
+    seen_per_feed: int = 1000
 
 
 @dataclass(slots=True)
@@ -57,25 +58,41 @@ class FeedState:
     seen: list[str] = field(default_factory=list)
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps({k: getattr(self, k) for k in self.__slots__})  # type: ignore[attr-defined]
+        """The schedule and validators (the seen keys are stored apart: :meth:`seen_bytes`)."""
+        fields = (k for k in self.__slots__ if k != "seen")  # type: ignore[attr-defined]
+        return orjson.dumps({k: getattr(self, k) for k in fields})
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> FeedState:
+    def from_bytes(cls, data: bytes, seen: bytes | None = None) -> FeedState:
         values = orjson.loads(data)
-        known = set(cls.__slots__)  # type: ignore[attr-defined]
-        return cls(**{k: v for k, v in values.items() if k in known})
+        known = set(cls.__slots__) - {"seen"}  # type: ignore[attr-defined]
+        state = cls(**{k: v for k, v in values.items() if k in known})
+        if seen is not None:
+            state.seen = orjson.loads(seen)
+        return state
+
+    def seen_bytes(self) -> bytes:
+        return orjson.dumps(self.seen)
 
     def unseen(self, keys: Iterable[str]) -> list[str]:
-        """The keys not seen before, in the given order."""
+        """The entry keys not seen before, in the given order."""
         seen = set(self.seen)
-        return [k for k in keys if k not in seen]
+        return [k for k in keys if entry_digest(k) not in seen]
 
     def mark_seen(self, keys: Iterable[str], limit: int) -> None:
-        """Remember ``keys``; only the latest ``limit`` are kept."""
+        """Remember ``keys`` (as short digests); only the latest ``limit`` are kept."""
         seen = set(self.seen)
-        self.seen.extend(k for k in keys if k not in seen)
+        for digest in (entry_digest(k) for k in keys):
+            if digest not in seen:
+                seen.add(digest)
+                self.seen.append(digest)
         if len(self.seen) > limit:
             del self.seen[: len(self.seen) - limit]
+
+
+def entry_digest(key: str) -> str:
+    """A short stable digest of an entry key (guid or link): 16 hex digits."""
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 
 def after_success(

@@ -11,6 +11,7 @@ from pipeline.feeds.schedule import (
     PollConfig,
     after_error,
     after_success,
+    entry_digest,
 )
 from tests.feedserver import rss
 
@@ -88,12 +89,15 @@ def test_interval_adapts_and_errors_back_off():
 
 
 def test_state_round_trip_and_bounded_seen_keys():
-    st = FeedState(url="http://x.test/rss", etag='"e"', seen=["a"])
+    st = FeedState(url="http://x.test/rss", etag='"e"')
+    st.mark_seen(["a"], limit=3)
     st.mark_seen(["a", "b", "c", "d"], limit=3)
-    assert st.seen == ["b", "c", "d"]
-    back = FeedState.from_bytes(st.to_bytes())
+    assert st.seen == [entry_digest(k) for k in "bcd"]
+    assert len(st.to_bytes()) < 400 and b"seen" not in st.to_bytes()
+    back = FeedState.from_bytes(st.to_bytes(), st.seen_bytes())
     assert back == st
     assert back.unseen(["d", "e", "b", "f"]) == ["e", "f"]
+    assert FeedState.from_bytes(st.to_bytes()).unseen(["b"]) == ["b"]
 
 
 def test_due_queue_orders_and_reschedules():
