@@ -148,3 +148,19 @@ async def test_feed_messages_register_feeds_and_bad_ones_are_dead_lettered(tmp_p
     letters = [DeadLetter.from_json(v) for _, v in ss.topics[DEADLETTER].sent]
     assert [letter.stage for letter in letters] == ["feeds", "feeds"]
     assert ss.feeds.table.get("http://127.0.0.1:9/rss") is not None
+
+
+async def test_feeds_file_is_sent_to_the_feeds_topic(tmp_path):
+    listing = tmp_path / "feeds.opml"
+    listing.write_text(
+        '<opml version="2.0"><body><outline text="a" xmlUrl="http://a.test/rss"/>'
+        '<outline text="b" xmlUrl="https://b.test/atom"/></body></opml>'
+    )
+    ss = build_app(
+        Settings.from_env(store_url="memory://", data_dir=tmp_path, feeds_file=str(listing))
+    )
+    ss.topics[FEEDS] = CapturedTopic(FEEDS)
+    await ss.feeds.submit_feeds_file()
+    sent = [(k, FeedRecord.from_json(v).url) for k, v in ss.topics[FEEDS].sent]
+    assert sent == [(b"http://a.test/rss", "http://a.test/rss"),
+                    (b"https://b.test/atom", "https://b.test/atom")]
