@@ -105,6 +105,7 @@ def host_of(url: str) -> str:
 @dataclass
 class _Host:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    robots_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     ready_at: float = 0.0
     robots: urllib.robotparser.RobotFileParser | None = None
     robots_until: float = 0.0
@@ -165,6 +166,13 @@ class PoliteClient:
             FetchError: the host does not answer at all (connect or timeout).
         """
         host = self._host(url)
+        if host.robots is None or time.monotonic() >= host.robots_until:
+            async with host.robots_lock:  # one robots.txt request for concurrent first fetches
+                await self._load_robots(url, host)
+        assert host.robots is not None
+        return host.robots.can_fetch(ROBOTS_AGENT, url)
+
+    async def _load_robots(self, url: str, host: _Host) -> None:
         now = time.monotonic()
         if host.robots is None or now >= host.robots_until:
             parser = urllib.robotparser.RobotFileParser()
@@ -181,8 +189,7 @@ class PoliteClient:
                     # Unreachable robots.txt: assume a full disallow for a while (RFC 9309).
                     parser.parse(["User-agent: *", "Disallow: /"])
                     ttl = self.config.robots_error_ttl
-            host.robots, host.robots_until = parser, now + ttl
-        return host.robots.can_fetch(ROBOTS_AGENT, url)
+            host.robots, host.robots_until = parser, time.monotonic() + ttl
 
     def _host(self, url: str) -> _Host:
         key = host_of(url)

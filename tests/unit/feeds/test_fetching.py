@@ -137,10 +137,9 @@ async def test_one_request_at_a_time_per_host_with_a_delay(site):
         site.resources[f"/p{n}"] = (200, {}, b"ok")
     config = FetchConfig(timeout=2.0, host_delay=0.1)
     async with PoliteClient(config) as client:
-        await client.allowed(site.url("/p0"))
         started = time.monotonic()
         await asyncio.gather(*(client.get(site.url(f"/p{n}")) for n in range(4)))
         elapsed = time.monotonic() - started
-    assert site.max_active == 1
-    # four requests of 0.05 s with 0.1 s between them (the first waits out the robots delay)
-    assert elapsed >= 4 * 0.05 + 3 * 0.1
+    assert site.max_active == 1 and site.hits["/robots.txt"] == 1
+    # robots.txt then four requests, 0.05 s each, with 0.1 s between them
+    assert elapsed >= 5 * 0.05 + 4 * 0.1
