@@ -36,7 +36,9 @@ from schemas import (
     ARTICLES_NORMALIZED,
     ARTICLES_RAW,
     DEADLETTER,
+    FEEDS,
     DeadLetter,
+    FeedRecord,
     StoryAssignment,
     StoryUpdate,
 )
@@ -261,8 +263,6 @@ class Storystream:
 
     async def send_feed(self, url: str) -> Awaitable[Any]:
         """Put one feed on ``feeds`` (keyed by its url); returns the delivery future."""
-        from schemas import FEEDS, FeedRecord
-
         record = FeedRecord(url=url, added_at=time.time())
         return await self.topics[FEEDS].send(key=url.encode(), value=record.to_json())
 

@@ -375,11 +375,7 @@ class FeedAgent:
 
 
 async def submit_feeds(ss: Storystream, urls: Iterable[str]) -> int:
-    """Put feeds on the ``feeds`` topic (keyed by url); returns how many."""
-    deliveries = []
-    now = time.time()
-    for url in urls:
-        record = FeedRecord(url=url, added_at=now)
-        deliveries.append(await ss.topics[FEEDS].send(key=url.encode(), value=record.to_json()))
+    """Put feeds on the ``feeds`` topic (keyed by url) and wait for the broker; how many."""
+    deliveries = [await ss.send_feed(url) for url in urls]
     await asyncio.gather(*(d for d in deliveries if d is not None))
     return len(deliveries)
