@@ -24,6 +24,7 @@ from agents.runtime import Storystream, declare_topic
 from agents.settings import Settings
 from agents.stages.assign import AssignAgent
 from agents.stages.dedup import DedupAgents
+from agents.stages.feeds import FeedAgent
 from agents.stages.listeners import ListenerAgents
 from agents.stages.normalize import NormalizeAgent
 from agents.stages.stalls import StallTimer
@@ -40,6 +41,7 @@ from schemas import (
     DEADLETTER,
     DEDUP_BANDS,
     DEDUP_MATCHES,
+    FEEDS,
     STORIES_ASSIGNMENTS,
     STORIES_UPDATES,
 )
@@ -53,11 +55,16 @@ TABLES = (  # name, and whether it is partitioned like the dedup topics or the s
     ("story-index", "stories"),
     ("story-meta", "stories"),
     ("story-pending", "stories"),
+    ("feed-state", "feeds"),
+    ("feed-seen", "feeds"),
 )
 
 
-def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Storystream:
-    """Create the faust app, its topics, tables and the stage agents."""
+def build_app(
+    settings: Settings | None = None, *, feeds_once: bool = False, **faust_overrides: Any
+) -> Storystream:
+    """Create the faust app, its topics, tables and the stage agents (``feeds_once``: the
+    feed fetcher polls every feed a single time, for ``demo --feeds --once``)."""
     settings = settings or Settings.from_env()
     app = StorystreamApp(settings.app_id, **{**app_config(settings), **faust_overrides})
     keep_unprocessed_unacked(app)
@@ -77,8 +84,14 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
         STORIES_ASSIGNMENTS: declare_topic(app, STORIES_ASSIGNMENTS, partitions=story_parts),
         STORIES_UPDATES: declare_topic(app, STORIES_UPDATES, partitions=story_parts),
         DEADLETTER: declare_topic(app, DEADLETTER, partitions=1),
+        FEEDS: declare_topic(app, FEEDS, partitions=settings.feed_partitions),
     }
-    partitions = {"dedup": dedup_parts, "single": 1, "stories": story_parts}
+    partitions = {
+        "dedup": dedup_parts,
+        "single": 1,
+        "stories": story_parts,
+        "feeds": settings.feed_partitions,
+    }
     # bytes values get the raw codec: the stages' own encodings are stored as they are.
     tables = {
         name: app.Table(
@@ -131,5 +144,6 @@ def build_app(settings: Settings | None = None, **faust_overrides: Any) -> Story
     AssignAgent(ss, assigner).register()
     SummarizeAgent(ss).register()
     ListenerAgents(ss).register()
+    FeedAgent(ss, once=feeds_once).register()
     register_views(ss)
     return ss

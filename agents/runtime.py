@@ -36,7 +36,9 @@ from schemas import (
     ARTICLES_NORMALIZED,
     ARTICLES_RAW,
     DEADLETTER,
+    FEEDS,
     DeadLetter,
+    FeedRecord,
     StoryAssignment,
     StoryUpdate,
 )
@@ -243,6 +245,7 @@ class Storystream:
     broker_health: BrokerHealth  # whether the broker answers (readiness, intake)
     ownership: Ownership = field(default_factory=Ownership)
     abstractive: AbstractiveBackend | None = None
+    feeds: Any = None  # the feed fetcher (agents.stages.feeds.FeedAgent) once registered
     update_listeners: list[Callable[[StoryUpdate], Any]] = field(default_factory=list)
     assignment_listeners: list[Callable[[StoryAssignment], Any]] = field(default_factory=list)
     deadletter_listeners: list[Callable[[DeadLetter], Any]] = field(default_factory=list)
@@ -257,6 +260,11 @@ class Storystream:
         return await self.topics[ARTICLES_RAW].send(
             key=key.encode() if key else None, value=payload
         )
+
+    async def send_feed(self, url: str) -> Awaitable[Any]:
+        """Put one feed on ``feeds`` (keyed by its url); returns the delivery future."""
+        record = FeedRecord(url=url, added_at=time.time())
+        return await self.topics[FEEDS].send(key=url.encode(), value=record.to_json())
 
     async def dead_letter(self, stage: str, reason: str, event: EventT) -> None:
         letter = make_dead_letter(stage, reason, event)

@@ -79,6 +79,20 @@ class Settings:
     llm_model: str = ""
     llm_api_key: str = ""
     llm_timeout_seconds: float = 20.0
+    feed_partitions: int = 4
+    feeds_file: str = ""
+    feed_interval_seconds: float = 300.0
+    feed_min_interval_seconds: float = 60.0
+    feed_max_interval_seconds: float = 3600.0
+    feed_concurrency: int = 64
+    feed_full_text_chars: int = 400
+    feed_user_agent: str = (
+        "storystream-feed-fetcher/0.1 (+https://github.com/storystream/storystream)"
+    )
+    fetch_timeout_seconds: float = 15.0
+    fetch_max_bytes: int = 2_000_000
+    fetch_max_redirects: int = 5
+    fetch_host_delay_seconds: float = 1.0
 
     DOCS = (
         Setting("BROKER_URL", "broker_url", "Kafka bootstrap servers (faust URL form)."),
@@ -188,6 +202,67 @@ class Settings:
         Setting("STORYSTREAM_LLM_MODEL", "llm_model", "Model name sent to that API."),
         Setting("STORYSTREAM_LLM_API_KEY", "llm_api_key", "Bearer key for that API."),
         Setting("STORYSTREAM_LLM_TIMEOUT", "llm_timeout_seconds", "Seconds to wait for a rewrite."),
+        Setting(
+            "STORYSTREAM_FEED_PARTITIONS",
+            "feed_partitions",
+            "Partitions of the feeds topic (feed polling scales out).",
+        ),
+        Setting(
+            "STORYSTREAM_FEEDS_FILE",
+            "feeds_file",
+            "Feeds to poll, one URL a line or OPML; sent to the feeds topic when a worker starts.",
+        ),
+        Setting(
+            "STORYSTREAM_FEED_INTERVAL",
+            "feed_interval_seconds",
+            "Seconds between polls of a new feed; the interval then halves after a poll with "
+            "new entries and grows by half after one without.",
+        ),
+        Setting(
+            "STORYSTREAM_FEED_MIN_INTERVAL",
+            "feed_min_interval_seconds",
+            "Shortest interval between polls of one feed.",
+        ),
+        Setting(
+            "STORYSTREAM_FEED_MAX_INTERVAL",
+            "feed_max_interval_seconds",
+            "Longest interval between polls of one feed (errors back off beyond it, up to 6 h).",
+        ),
+        Setting(
+            "STORYSTREAM_FEED_CONCURRENCY",
+            "feed_concurrency",
+            "Feeds a worker polls at the same time (one request at a time per host).",
+        ),
+        Setting(
+            "STORYSTREAM_FEED_FULL_TEXT_CHARS",
+            "feed_full_text_chars",
+            "An entry whose feed text is shorter has its page fetched.",
+        ),
+        Setting(
+            "STORYSTREAM_FEED_USER_AGENT",
+            "feed_user_agent",
+            "User-Agent of feed and page requests.",
+        ),
+        Setting(
+            "STORYSTREAM_FETCH_TIMEOUT",
+            "fetch_timeout_seconds",
+            "Seconds a feed or page request may take in all.",
+        ),
+        Setting(
+            "STORYSTREAM_FETCH_MAX_BYTES",
+            "fetch_max_bytes",
+            "Larger feeds and pages are not read.",
+        ),
+        Setting(
+            "STORYSTREAM_FETCH_MAX_REDIRECTS",
+            "fetch_max_redirects",
+            "Redirects a request may follow.",
+        ),
+        Setting(
+            "STORYSTREAM_FETCH_HOST_DELAY",
+            "fetch_host_delay_seconds",
+            "Seconds between the end of one request to a host and the start of the next.",
+        ),
     )
 
     @classmethod

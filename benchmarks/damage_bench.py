@@ -1,4 +1,4 @@
-"""Damage benchmark for the normalize stage: real articles damaged six ways, recovery per kind.
+"""Damage benchmark for the normalize stage: real articles damaged seven ways, recovery per kind.
 
 Usage:
     python benchmarks/damage_bench.py CORPUS.jsonl [CORPUS.jsonl ...]
@@ -12,6 +12,8 @@ Articles with curly quotes are taken from the corpora and damaged as scraped new
   gbk_spam      the same with GBK and Chinese spam
   sjis_spam     the same with Shift-JIS and Japanese spam
   utf8_cp1252   UTF-8 bytes read as cp1252
+  utf8_cp1252_lossy  the same where the bytes cp1252 leaves undefined were lost (U+FFFD:
+                "â€\ufffd" for ”, the form it takes on real pages)
   html_page     the article inside a news page with navigation, a photo caption, share links,
                 a related list and a comment form
 
@@ -40,9 +42,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pipeline.common.errors import BadInput  # noqa: E402
 from pipeline.normalization.normalize import normalize, parse_raw  # noqa: E402
 from schemas.records import RawArticle  # noqa: E402
-from tests.mojibake import shown_through  # noqa: E402
+from tests.mojibake import shown_cp1252_lossy, shown_through  # noqa: E402
 
-KINDS = ("untouched", "cp949_spam", "gbk_spam", "sjis_spam", "utf8_cp1252", "html_page")
+KINDS = (
+    "untouched", "cp949_spam", "gbk_spam", "sjis_spam", "utf8_cp1252", "utf8_cp1252_lossy",
+    "html_page",
+)
 CODECS = {"cp949_spam": "cp949", "gbk_spam": "gbk", "sjis_spam": "shift_jis"}
 SPAM = {
     "cp949": ["릴게임몰메가", "바다이야기슬롯", "야마토연타", "바다신2게임", "온라인카지노추천",
@@ -261,6 +266,8 @@ def run_damage(
                 expected = expected_for_codec(reference, codec)
             elif kind == "utf8_cp1252":
                 raw = raw_of(rec, text=shown_through(clean.encode("utf-8"), utf8_share=0.0))
+            elif kind == "utf8_cp1252_lossy":
+                raw = raw_of(rec, text=shown_cp1252_lossy(clean.encode("utf-8")))
             else:
                 page, furniture, caption = html_page(rec, rng)
                 raw = raw_of(rec, body=page, content_type="text/html")

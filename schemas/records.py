@@ -175,6 +175,16 @@ class RawArticle(Record):
 
 
 @dataclass(slots=True)
+class FeedRecord(Record):
+    """A feed to poll (topic ``feeds``, keyed by its url)."""
+
+    url: str
+    title: str | None = None
+    added_at: float | None = None
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(slots=True)
 class Article(Record):
     """A normalized article: clean paragraphs plus the metadata every later stage uses."""
 

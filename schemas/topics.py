@@ -10,6 +10,8 @@ DEADLETTER = "pipeline.deadletter"
 # watermarks and decisions to band owners, which answer on dedup.matches.
 DEDUP_BANDS = "dedup.bands"
 DEDUP_MATCHES = "dedup.matches"
+# Feeds to poll, keyed by feed url: polling scales out with its partitions.
+FEEDS = "feeds"
 
 ALL_TOPICS = (
     ARTICLES_RAW,
@@ -20,4 +22,5 @@ ALL_TOPICS = (
     DEADLETTER,
     DEDUP_BANDS,
     DEDUP_MATCHES,
+    FEEDS,
 )

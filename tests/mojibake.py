@@ -48,3 +48,9 @@ def cp1252_char(b: int) -> str:
         return bytes([b]).decode("cp1252")
     except UnicodeDecodeError:
         return chr(b)
+
+
+def shown_cp1252_lossy(data: bytes, lost: str = "\ufffd") -> str:
+    """Bytes read as strict cp1252 where the bytes it leaves undefined (0x81, 0x8D, 0x8F, 0x90,
+    0x9D) are lost: shown as ``lost`` (U+FFFD, as real pages show them, or "" when dropped)."""
+    return data.decode("cp1252", errors="replace").replace("\ufffd", lost)

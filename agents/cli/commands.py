@@ -111,13 +111,25 @@ def demo(
         ),
     ] = 180,
     port: Annotated[int | None, typer.Option(help="Web port (default: a free one).")] = None,
+    feeds: Annotated[
+        Path | None,
+        typer.Option(
+            "--feeds",
+            help="Poll the feeds this file lists (one URL a line, or OPML) and fetch their "
+            "pages instead of feeding the sample; with --once each feed is polled once.",
+        ),
+    ] = None,
 ) -> None:
     """Start the embedded broker, a worker and the web UI; feed articles; print story updates."""
     from agents.cli.demo import run_demo
 
     if input is not None:
         _require(input)
-    raise typer.Exit(run_demo(input, once=once, timeout=timeout, web_port=port))
+    if feeds is not None:
+        _require(feeds)
+    raise typer.Exit(
+        run_demo(input, once=once, timeout=timeout, web_port=port, feeds_path=feeds)
+    )
 
 
 @cli.command()

@@ -146,12 +146,22 @@ def run_demo(
     once: bool = False,
     timeout: float = 180.0,
     web_port: int | None = None,
+    feeds_path: Path | None = None,
 ) -> int:
     """Start the embedded broker and a worker, feed the articles, print story updates.
 
+    With ``feeds_path`` the articles come from polling the feeds it lists (one URL a line, or
+    OPML) and fetching their pages; with ``once`` each feed is polled a single time.
     Returns the process exit code: 0, or 1 when ``once`` did not complete within ``timeout``.
     """
-    lines = input_lines(input_path) if input_path else sample_lines()
+    feed_urls: list[str] = []
+    if feeds_path is not None:
+        from pipeline.feeds.entries import parse_feed_list
+
+        feed_urls = parse_feed_list(feeds_path.read_text(encoding="utf-8"))
+        lines: list[bytes] = []
+    else:
+        lines = input_lines(input_path) if input_path else sample_lines()
     exit_code = 0
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory(prefix="storystream-") as tmp:
         port = web_port or int(os.environ.get("STORYSTREAM_WEB_PORT", "0")) or free_port()
@@ -162,8 +172,10 @@ def run_demo(
             data_dir=Path(tmp),
             web_port=port,
         )
-        ss = build_app(settings)
+        ss = build_app(settings, feeds_once=once and feeds_path is not None)
         completion = Completion(fed=len(lines))
+        if feeds_path is not None:
+            ss.feeds.article_listeners.append(lambda raw: _count_fed(completion))
         ss.update_listeners += [print_update, completion.on_update]
         ss.assignment_listeners.append(completion.on_assignment)
         ss.deadletter_listeners.append(completion.on_dead_letter)
@@ -177,11 +189,14 @@ def run_demo(
         @ss.app.task
         async def feed() -> None:
             await wait_until_assigned(ss)
-            for line in lines:
-                key = _key_of(line)
-                await ss.send_raw(line, key)
-            completion.feeding_done = True
-            console.print(f"[dim]fed {len(lines)} articles to articles.raw")
+            if feeds_path is not None:
+                await _follow_feeds(ss, feed_urls, completion, once, time.monotonic() + timeout)
+            else:
+                for line in lines:
+                    key = _key_of(line)
+                    await ss.send_raw(line, key)
+                completion.feeding_done = True
+                console.print(f"[dim]fed {len(lines)} articles to articles.raw")
             if not once:
                 return
             deadline = time.monotonic() + timeout
@@ -206,6 +221,34 @@ def run_demo(
             run_worker(ss, on_deadline=lambda: _abandon_stop(broker, tmp))
         exit_code = state["code"]
     return exit_code
+
+
+def _count_fed(completion: Completion) -> None:
+    completion.fed += 1
+
+
+async def _follow_feeds(
+    ss: Storystream, urls: list[str], completion: Completion, once: bool, deadline: float
+) -> None:
+    """Put the feeds on the ``feeds`` topic; with ``once``, wait (until ``deadline``) for
+    each to be polled."""
+    from agents.stages.feeds import submit_feeds
+
+    await submit_feeds(ss, urls)
+    console.print(f"[dim]following {len(urls)} feeds")
+    if not once:
+        return
+    while not (set(urls) <= ss.feeds.polled and not ss.feeds.in_flight):
+        if time.monotonic() > deadline:
+            return
+        await asyncio.sleep(0.1)
+    completion.feeding_done = True
+    failing = [s for s in ss.feeds.states.values() if s.last_error]
+    for state in failing:
+        console.print(f"[yellow]feed {state.url}: {state.last_error} ({state.last_status})")
+    console.print(
+        f"[dim]polled {len(urls)} feeds: fed {completion.fed} articles to articles.raw"
+    )
 
 
 def _key_of(line: bytes) -> str | None:

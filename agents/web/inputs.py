@@ -105,3 +105,33 @@ async def read_body(request: Request, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+MAX_FEEDS_PER_POST = 1000
+
+
+def parse_feed_urls(body: bytes) -> list[str]:
+    """Decode a ``POST /api/feeds`` body, ``{"url": U}`` or ``{"urls": [U, ...]}``, into
+    distinct http(s) feed urls."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Rejected(f"body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise Rejected(f"body must be a JSON object, not {_kind(data)}")
+    if "urls" in data:
+        urls = data["urls"]
+        if not isinstance(urls, list) or not urls:
+            raise Rejected("urls: must be a non-empty array of feed urls")
+    elif "url" in data:
+        urls = [data["url"]]
+    else:
+        raise Rejected("needs url or urls")
+    if len(urls) > MAX_FEEDS_PER_POST:
+        raise Rejected(f"urls: more than {MAX_FEEDS_PER_POST}")
+    out: list[str] = []
+    for n, url in enumerate(urls):
+        if not isinstance(url, str) or len(url) > 2048 or safe_url(url.strip()) is None:
+            raise Rejected(f"urls[{n}]: not an http(s) URL")
+        out.append(url.strip())
+    return list(dict.fromkeys(out))

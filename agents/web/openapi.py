@@ -316,6 +316,71 @@ def _article_paths(
     }
 
 
+def _feed_paths(bad: dict[str, Any]) -> dict[str, Any]:
+    """Feeds to poll."""
+    web_url = {"type": "string", "pattern": "^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/\\S*)?$"}
+    return {
+        "/api/feeds": {
+            "post": {
+                "summary": "Add feeds to poll",
+                "description": "`{\"url\": U}` or `{\"urls\": [U, ...]}` (up to 1000 RSS/Atom "
+                "feed urls). Each feed is put on the `feeds` topic; the feed fetcher polls it, "
+                "fetches the pages of entries without full text and sends the articles to "
+                "`articles.raw`. A feed already known keeps its state.",
+                "operationId": "postFeeds",
+                "security": [{}, {"bearer": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        JSON: {
+                            "schema": {
+                                "oneOf": [
+                                    {
+                                        "type": "object",
+                                        "properties": {"url": web_url},
+                                        "required": ["url"],
+                                    },
+                                    {
+                                        "type": "object",
+                                        "properties": {
+                                            "urls": {
+                                                "type": "array",
+                                                "items": web_url,
+                                                "minItems": 1,
+                                                "maxItems": 1000,
+                                            }
+                                        },
+                                        "required": ["urls"],
+                                    },
+                                ]
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "202": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "accepted": {"type": "integer"},
+                                "feeds": {"type": "array", "items": {"type": "string"}},
+                            },
+                            "required": ["accepted", "feeds"],
+                        },
+                        "Queued for polling.",
+                    ),
+                    "400": bad,
+                    "401": _error_response("A bearer token is configured and was not given."),
+                    "413": _error_response("The request body is over 1,000,000 bytes."),
+                    "503": _error_response(
+                        "The broker does not answer or did not acknowledge the feeds in time."
+                    ),
+                },
+            }
+        },
+    }
+
+
 def _service_paths(update: dict[str, Any]) -> dict[str, Any]:
     """Live updates, the ops snapshot, health and metrics."""
     return {
@@ -350,7 +415,8 @@ def _service_paths(update: dict[str, Any]) -> dict[str, Any]:
             "get": {
                 "summary": "Dashboard data",
                 "description": "Per-stage throughput and latency series, consumer lag per "
-                "topic, dead letters, duplicate rates and story counts.",
+                "topic, dead letters, duplicate rates and story counts; `feeds`: feed health "
+                "(polls by result, errors by kind, fetch latency, the failing feeds).",
                 "operationId": "getOps",
                 "responses": {"200": _json({"type": "object"}, "Ops snapshot.")},
             }
@@ -419,6 +485,7 @@ def openapi_document() -> dict[str, Any]:
         **_story_paths(update, paging, not_found, bad),
         **_article_paths(article, verdict, raw, not_found, bad),
         **_service_paths(update),
+        **_feed_paths(bad),
     }
     return {
         "openapi": "3.1.0",

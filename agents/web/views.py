@@ -23,7 +23,14 @@ from faust.web import Request, Response, View
 from jinja2 import Environment
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram
 
-from agents.web.inputs import Rejected, TooLarge, int_arg, parse_articles, read_body
+from agents.web.inputs import (
+    Rejected,
+    TooLarge,
+    int_arg,
+    parse_articles,
+    parse_feed_urls,
+    read_body,
+)
 from agents.web.readmodel import ReadModel, ReadModelConfig, ReadModelFeed
 from agents.web.render import (
     event_id,
@@ -303,6 +310,41 @@ class Articles(Base):
         )
 
 
+class Feeds(Base):
+    """``POST /api/feeds``: feeds to poll, onto the ``feeds`` topic (token as for articles)."""
+
+    route = "/api/feeds"
+
+    async def post(self, request: Request) -> Response:
+        token = self.ss.settings.api_token
+        if token:
+            given = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                response = self.error(401, "a valid bearer token is required")
+                response.headers["WWW-Authenticate"] = 'Bearer realm="storystream"'
+                return response
+        body = await read_body(request, 1_000_000)
+        if body is None:
+            return self.error(413, "request body over 1000000 bytes")
+        try:
+            urls = parse_feed_urls(body)
+        except Rejected as exc:
+            return self.error(400, str(exc))
+        if not self.ss.broker_health.reachable:
+            return self.unavailable("the broker does not answer; no feed was accepted")
+        try:
+            deliveries = [await self.ss.send_feed(url) for url in urls]
+            await asyncio.wait_for(
+                asyncio.gather(*(d for d in deliveries if d is not None)),
+                self.ss.settings.intake_ack_seconds,
+            )
+        except TimeoutError:
+            return self.unavailable("the broker did not acknowledge the feeds in time")
+        except Exception as exc:  # noqa: BLE001 - the broker is away: tell the client
+            return self.unavailable(f"could not queue the feeds: {type(exc).__name__}")
+        return self.ok({"accepted": len(urls), "feeds": urls}, status=202)
+
+
 class Updates(Base):
     route = "/api/updates"
 
@@ -344,7 +386,10 @@ class Ops(Base):
     route = "/api/ops"
 
     async def get(self, request: Request) -> Response:
-        return self.ok(self.feed.ops())
+        ops = self.feed.ops()
+        if self.ss.feeds is not None:
+            ops["feeds"] = self.ss.feeds.health()
+        return self.ok(ops)
 
 
 class OpenAPI(Base):
@@ -408,7 +453,8 @@ class OpsPage(Base):
     route = "/ops"
 
     async def get(self, request: Request) -> Response:
-        return self.page_html("ops.html", ops=self.feed.ops())
+        feeds = self.ss.feeds.health() if self.ss.feeds is not None else None
+        return self.page_html("ops.html", ops=self.feed.ops(), feeds=feeds)
 
 
 class Static(Base):
@@ -434,6 +480,7 @@ VIEWS: tuple[type[Base], ...] = (
     Versions,
     ArticleView,
     Articles,
+    Feeds,
     Updates,
     Ops,
     OpenAPI,

@@ -54,7 +54,87 @@ def needs_repair(text: str) -> bool:
     """Cheap check: True when the text shows any sign of encoding damage."""
     if text.isascii() or not _UNUSUAL.search(text):
         return False
-    return bool(_LEGACY_PAIR.search(text) or _UTF8_MOJIBAKE.search(text))
+    return bool(
+        _LEGACY_PAIR.search(text) or _UTF8_MOJIBAKE.search(text) or _has_lost_bytes(text)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# UTF-8 read as cp1252 where the bytes cp1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+# were lost: replaced by U+FFFD ("â€\ufffd" for ”) or dropped ("â€" then a space).
+#
+# Hand-written: ftfy sees such a sequence as lossy and turns it into U+FFFD
+# (``replace_lossy_sequences``), or reads "â€ " as a dagger with a lost no-break space; neither
+# brings the character back. Here the missing byte is put back as the candidate whose decoded
+# character is most plausible in its place (” first: it is by far the most common), and ftfy
+# then repairs the whole text as plain cp1252 mojibake.
+
+LOST_BYTES: tuple[int, ...] = (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+_CONT = "".join(
+    sorted(re.escape(c) for c, b in _SINGLE_BYTE.items() if 0x80 <= b <= 0xBF)
+)
+_LOST = "\ufffd"
+_LOSSY = re.compile(
+    f"[\u00c2-\u00df]{_LOST}"
+    f"|[\u00e0-\u00ef](?:[{_CONT}]{_LOST}|{_LOST}[{_CONT}])"
+    f"|[\u00f0-\u00f4](?:[{_CONT}][{_CONT}]{_LOST}|[{_CONT}]{_LOST}[{_CONT}]"
+    f"|{_LOST}[{_CONT}][{_CONT}])"
+    # The dropped form: "â€" (E2 80) followed by no continuation byte at all.
+    f"|\u00e2\u20ac(?![{_CONT}{_LOST}])"
+)
+# Characters with a lost byte that real text carries most often (ties between letters).
+_FREQUENT_LOST = {"Á": 2, "Í": 2, "č": 2, "Ł": 2, "ō": 1, "с": 2, "я": 1, "Н": 1, "А": 1}
+
+
+def _has_lost_bytes(text: str) -> bool:
+    return ("\ufffd" in text or "\u00e2\u20ac" in text) and _LOSSY.search(text) is not None
+
+
+def _lost_byte_score(ch: str, before: str, after: str) -> float:
+    """Plausibility of ``ch`` as the character a lost byte belonged to."""
+    if ch == "\u201d":
+        return 10.0
+    cat = unicodedata.category(ch)
+    if cat.startswith("L"):
+        score = 5.0 + _FREQUENT_LOST.get(ch, 0)
+        in_word = before.isalpha()
+        if ch.islower() == in_word:
+            score += 2  # lower case inside a word, capital at its start
+        return score
+    if cat.startswith("P") or cat == "So":
+        return 3.0
+    return 0.0  # spaces, joiners and marks: rarely what a page carries
+
+
+def restore_lost_bytes(text: str) -> tuple[str, int]:
+    """Put back the cp1252-undefined bytes a lossy reading lost, as the C1 controls a sloppy
+    cp1252 reading shows them, so ftfy can repair the text. Returns (text, how many)."""
+    count = 0
+
+    def fix(m: re.Match[str]) -> str:
+        nonlocal count
+        shown = m.group()
+        dropped = _LOST not in shown
+        if dropped:
+            shown += _LOST
+        before = text[m.start() - 1] if m.start() else " "
+        after = text[m.end() : m.end() + 1]
+        best: tuple[float, str] | None = None
+        for b in LOST_BYTES:
+            raw = bytes(b if c == _LOST else _SINGLE_BYTE[c] for c in shown)
+            try:
+                ch = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            score = _lost_byte_score(ch, before, after)
+            if best is None or score > best[0]:
+                best = (score, shown.replace(_LOST, chr(b)))
+        if best is None:
+            return m.group()
+        count += 1
+        return best[1]
+
+    return _LOSSY.sub(fix, text), count
 
 
 def repair_utf8_mojibake(text: str) -> Repaired:
@@ -364,6 +444,16 @@ def repair_text(text: str, *, legacy_max_chars: int = 400_000) -> Repaired:
     """
     if not needs_repair(text):
         return Repaired(text, [])
+    lost = 0
+    if _has_lost_bytes(text):
+        text, lost = restore_lost_bytes(text)
+    best = _repair_candidates(text, legacy_max_chars)
+    if lost:
+        best.repairs.insert(0, f"lost_bytes:{lost}")
+    return best
+
+
+def _repair_candidates(text: str, legacy_max_chars: int) -> Repaired:
     if len(text) > legacy_max_chars:
         fixed = repair_utf8_mojibake(text) if _UTF8_MOJIBAKE.search(text) else Repaired(text, [])
         if _LEGACY_PAIR.search(fixed.text):

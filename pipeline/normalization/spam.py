@@ -50,6 +50,7 @@ _LATIN_KEYS = ("casino", "slot", "togel", "judi", "poker", "sbobet", "baccarat",
                "bet365", "jackpot", "viagra", "cialis", "escort", "payday", "crypto")
 _WORDS = re.compile(r"[A-Za-z]+")
 _SENTENCE_END = tuple(".!?:;\"”’)]…")
+_CONTRACTIONS = frozenset({"s", "m", "t", "d", "re", "ve", "ll"})
 
 
 @dataclass(slots=True)
@@ -243,6 +244,11 @@ def _rejoin(prev: str, rest: str, vocab: Counter[str]) -> str | None:
             return prev + body if piece in ("Mc", "Mac") else f"{prev} {body}"
         if "'" in a or (len(piece) >= 2 and piece.isupper() and body[0].islower()):
             return f"{prev} {body}"  # "We’re / tired", "FMC / following"
+        if a in _CONTRACTIONS and prev[: left.start()].rstrip().endswith(("'", "’")):
+            return f"{prev} {body}"  # "I’ m / hosting": a tokenized contraction ends a word
+        word_b = right.group(0)
+        if piece.islower() and len(word_b) >= 2 and word_b.isupper():
+            return f"{prev} {body}"  # "via / WSOTV": an acronym starts after a word
         if piece[-1].isupper() and not piece.isupper():
             return prev + body  # "ShotS / potter": a cut inside a CamelCase word
         before = prev[: left.start()].rstrip()

@@ -161,6 +161,28 @@
         reasons.appendChild(none);
       }
     }
+    if (ops.feeds) {
+      var polls = ops.feeds.polls || {};
+      text("feeds-count", String(ops.feeds.feeds));
+      text("feeds-ok", String(polls.ok || 0));
+      text("feeds-304", String(polls.not_modified || 0));
+      text("feeds-errors", String(polls.error || 0));
+      text("feeds-failing", String(ops.feeds.failing));
+      text("feeds-p50", ops.feeds.fetch_seconds.p50 === null ? "–" : String(ops.feeds.fetch_seconds.p50));
+      text("feeds-p95", ops.feeds.fetch_seconds.p95 === null ? "–" : String(ops.feeds.fetch_seconds.p95));
+      var kindsList = document.getElementById("feeds-error-kinds");
+      if (kindsList) {
+        kindsList.replaceChildren();
+        Object.keys(ops.feeds.errors).sort().forEach(function (k) {
+          var li = document.createElement("li");
+          var strong = document.createElement("strong");
+          strong.textContent = k;
+          li.appendChild(strong);
+          li.appendChild(document.createTextNode(": " + ops.feeds.errors[k]));
+          kindsList.appendChild(li);
+        });
+      }
+    }
     document.body.setAttribute("data-ops-rendered", String(ops.now));
   }
 

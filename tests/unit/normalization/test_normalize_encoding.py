@@ -8,9 +8,10 @@ from pipeline.normalization.encoding import (
     needs_repair,
     repair_legacy_cjk,
     repair_text,
+    restore_lost_bytes,
     restore_lost_dashes,
 )
-from tests.mojibake import shown_through
+from tests.mojibake import shown_cp1252_lossy, shown_through
 
 SENTENCE = "The mayor said “we will rebuild” and the crowd’s mood lifted… at last."
 
@@ -92,3 +93,30 @@ def test_long_text_skips_legacy_search():
     broken = shown_through(SENTENCE.encode("cp949"), utf8_share=0.0)
     fixed = repair_text(broken, legacy_max_chars=10)
     assert fixed.text == broken and fixed.repairs == ["legacy_mojibake_skipped"]
+
+
+@pytest.mark.parametrize("lost", ["\ufffd", ""])
+def test_lossy_cp1252_closing_quote_comes_back(lost):
+    """The byte 0x9D of ” is undefined in cp1252: pages show "â€\ufffd" or drop it."""
+    broken = shown_cp1252_lossy(SENTENCE.encode("utf-8"), lost)
+    assert "â€" in broken and "”" not in broken
+    assert needs_repair(broken)
+    fixed = repair_text(broken)
+    assert fixed.text == SENTENCE
+    assert fixed.repairs[0] == "lost_bytes:1"
+
+
+def test_lossy_cp1252_other_lost_bytes():
+    """Every lost byte of the family is put back as the most plausible character: a capital
+    at a word start, a lower-case letter inside a word, Cyrillic."""
+    text = "Álvaro met Łukasz in Tōkyō; “Привет, тест” ok."
+    broken = shown_cp1252_lossy(text.encode("utf-8"))
+    assert broken.count("\ufffd") >= 5
+    fixed, n = restore_lost_bytes(broken)
+    assert n == broken.count("\ufffd")
+    assert repair_text(broken).text == text
+
+
+def test_lossy_repair_leaves_a_genuine_replacement_character():
+    text = "The file was corrupt \ufffd nothing else — “quoted”."
+    assert repair_text(text).text == text

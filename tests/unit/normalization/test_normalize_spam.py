@@ -23,6 +23,10 @@ RUN = "바다이야기슬롯"
         ("investigators from the FMC", "following the case said so.", "FMC following"),
         ("a reporter for the ShotS", "potter network said so.", "ShotSpotter network"),
         ("officials said that more than", "3,000 people came.", "than 3,000"),
+        ("“It’ s official: I’ m", "hosting the show!", "I’ m hosting"),
+        ("Fox could stymie Lionsgate’ s", "plans by exercising it.", "Lionsgate’ s plans"),
+        ("as the station reported via", "WSOTV on Monday.", "via WSOTV on"),
+        ("and it is just a sma", "ll part of it.", "small part"),
     ],
 )
 def test_split_words_are_rejoined(left, right, joined):

@@ -62,6 +62,11 @@ class ServerThread:
             self.sent.append(payload)
 
         ss.send_raw = send_raw  # type: ignore[method-assign]
+
+        async def send_feed(url: str) -> None:
+            self.sent.append(url.encode())
+
+        ss.send_feed = send_feed  # type: ignore[method-assign]
         model = feed_of(ss).model
         model.apply_update(make_update("s-harbour", version=1))
         model.apply_update(make_update("s-harbour", version=2, count=3))

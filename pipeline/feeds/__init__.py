@@ -1,0 +1,1 @@
+"""Feeds: lists of feeds, their entries, and when to poll each one (pure, no network)."""
