@@ -182,14 +182,23 @@ def replay(
         Path | None, typer.Option("--stories", help="Write each story's final StoryUpdate.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes preparing articles (normalize, signatures, term statistics);"
+            " default: one per core for files of 2,000 lines or more. Same output either way.",
+        ),
+    ] = None,
 ) -> None:
-    """Run every stage in one process over INPUT, in file order."""
+    """Run every stage over INPUT, in file order."""
     from agents.cli.replay import replay as run_replay
 
     _require(input)
     _writable(out, stories)
     with _user_errors():
-        stats = run_replay(input, out, stories, show_progress=not quiet)
+        stats = run_replay(input, out, stories, show_progress=not quiet, workers=workers)
     err_console.print(
         f"{stats.lines} articles, {stats.stories} stories, {stats.failed} failed, "
         f"{stats.rate:,.0f} articles/s"
