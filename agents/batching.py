@@ -1,13 +1,15 @@
-"""Batches that close as soon as the input is drained.
+"""Batches that close as soon as the input goes quiet.
 
 faust's ``Stream.take_events(max_, within)`` hands over a batch when it holds ``max_`` events
 or when ``within`` seconds have passed: a lone article waits the whole window at every stage
-it crosses. :func:`take_drained` closes a batch as soon as no further event is already waiting
-in the stream's queue, so an idle pipeline passes an article on at once while a busy one still
-gets large batches (whatever arrived while the previous batch was processed). ``within`` stays
-as the longest a batch is held open. faust offers no such mode, hence this variant of its
-buffering loop; acknowledgements follow faust's: each event is acknowledged after the batch
-that holds it has been processed.
+it crosses. :func:`take_drained` also closes a batch once no further event has arrived for
+``quiet`` seconds, so an idle pipeline passes an article on after a few milliseconds while a
+busy one, whose events keep coming, still fills large batches (up to ``within``). Closing as
+soon as the stream's queue is empty does not do: the consumer hands messages over one at a
+time, so the queue is empty between nearly any two and batches of one cost every per-batch
+write again. faust offers no such mode, hence this variant of its buffering loop;
+acknowledgements follow faust's: each event is acknowledged after the batch that holds it has
+been processed.
 """
 
 from __future__ import annotations
@@ -19,26 +21,24 @@ from typing import Any
 import faust
 from faust.types import EventT
 
-
-def _queue_of(channel_it: Any) -> Any:
-    """The queue the stream reads from, when its channel exposes one."""
-    queue = getattr(channel_it, "queue", None)
-    return queue if queue is not None and hasattr(queue, "empty") else None
+QUIET_SECONDS = 0.01  # a batch closes once no event has arrived for this long
 
 
 async def take_drained(
-    stream: faust.StreamT, max_: int, within: float
+    stream: faust.StreamT, max_: int, within: float, quiet: float = QUIET_SECONDS
 ) -> AsyncIterator[list[EventT]]:
-    """Yield lists of up to ``max_`` events: all that is waiting, at most ``within`` s late."""
+    """Yield lists of up to ``max_`` events, each closed when the input has been quiet for
+    ``quiet`` seconds or ``within`` seconds after it opened."""
     events: list[EventT] = []
     ready = asyncio.Event()  # a batch may be handed over
     consumed = asyncio.Event()  # the handed-over batch was processed
     consuming: asyncio.Future | None = None
     channel_it = aiter(stream.channel)
-    queue = _queue_of(channel_it)
+    loop = asyncio.get_running_loop()
+    quiet_timer: asyncio.TimerHandle | None = None
 
     async def add(value: Any) -> Any:
-        nonlocal consuming
+        nonlocal consuming, quiet_timer
         if consuming is not None:
             try:
                 await consuming
@@ -52,8 +52,10 @@ async def take_drained(
             ready.set()
             consumed.clear()
             await stream.wait(consumed)  # never more than max_ events in one batch
-        elif queue is not None and queue.empty():
-            ready.set()  # nothing else is waiting: hand over what there is
+        else:  # hand over what there is unless another event comes soon
+            if quiet_timer is not None:
+                quiet_timer.cancel()
+            quiet_timer = loop.call_later(quiet, ready.set)
         return value
 
     enable_acks = stream.enable_acks
@@ -66,7 +68,9 @@ async def take_drained(
             if not events:
                 ready.clear()
                 continue
-            consuming = asyncio.get_running_loop().create_future()
+            if quiet_timer is not None:
+                quiet_timer.cancel()
+            consuming = loop.create_future()
             batch = list(events)
             try:
                 yield batch
@@ -79,5 +83,7 @@ async def take_drained(
                 ready.clear()
                 consumed.set()
     finally:
+        if quiet_timer is not None:
+            quiet_timer.cancel()
         stream.enable_acks = enable_acks
         stream._processors.remove(add)
