@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 from scipy import sparse
@@ -111,7 +113,7 @@ class SummaryConfig:
     minority_min_outlets: int = 3
     max_unique_per_outlet: int = 2
     max_timeline: int = 8
-    max_documents: int = 80
+    max_documents: int = 64
 
 
 _MARKER = re.compile(r"\s*\[\d+\]")
@@ -339,20 +341,20 @@ def _bounded(docs: list[_Doc], limit: int) -> list[_Doc]:
     """
     if len(docs) <= limit:
         return docs
-    by_time = sorted(range(len(docs)), key=lambda d: (-docs[d].article.published, -d))
-    newest = set(by_time[: limit // 2])
-    titles = [_title_terms(doc.article.title or "") for doc in docs]
-    df: Counter[str] = Counter()
-    for terms in titles:
-        df.update(terms)
     n = len(docs)
+    newest = set(heapq.nlargest(limit // 2, range(n), key=lambda d: (docs[d].article.published, d)))
+    titles = [_title_terms(doc.article.title or "") for doc in docs]
+    df = Counter(chain.from_iterable(titles))
+    get = df.__getitem__
     score = [
-        sum(df[t] for t in terms) / (n * math.sqrt(len(terms)) if terms else n)
-        + 0.05 * math.log1p(len(doc.copies))
+        sum(map(get, terms)) / (n * math.sqrt(len(terms)) if terms else n)
+        + (0.05 * math.log1p(len(doc.copies)) if doc.copies else 0.0)
         for terms, doc in zip(titles, docs, strict=True)
     ]
-    others = sorted((d for d in range(n) if d not in newest), key=lambda d: (-score[d], d))
-    chosen = newest | set(others[: limit - len(newest)])
+    others = heapq.nsmallest(
+        limit - len(newest), (d for d in range(n) if d not in newest), key=lambda d: (-score[d], d)
+    )
+    chosen = newest | set(others)
     return [doc for d, doc in enumerate(docs) if d in chosen]
 
 
