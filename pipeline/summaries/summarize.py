@@ -1151,13 +1151,30 @@ def _minority(
     docs: Sequence[_Doc],
     cfg: SummaryConfig,
 ) -> list[CitedText]:
-    """Claims only one or two outlets carry in a story most outlets cover."""
+    """Claims that depart from what most outlets report, then claims only one or two carry.
+
+    A departing claim gives other figures than a close sentence more outlets carry ("8
+    killed" where most say "12"), without being an older figure a newer report replaced.
+    """
     outlets = {d.article.outlet for d in docs} | {c.outlet for d in docs for c in d.copies}
     if len(outlets) < cfg.minority_min_outlets or not model.sents:
         return []
     limit = 1 if len(outlets) < 5 else 2
     out: list[CitedText] = []
     taken: list[int] = []
+    for s in _contradicting(model, ranking, cfg):
+        if any(model.sim[s, t] >= cfg.claim_similarity for t in taken):
+            continue
+        taken.append(s)
+        out.append(
+            CitedText(
+                text=model.sents[s].text,
+                citations=cite.numbers([model.sents[s].doc]),
+                outlets=sorted(_agreeing_outlets(model, s, cfg)),
+            )
+        )
+        if len(out) >= cfg.max_minority_reports:
+            return out
     said = sorted(in_sections)
     for s in ranking[: max(40, len(ranking) // 3)]:
         if s in in_sections or model.superseded[s] or model.sents[s].quote:
@@ -1180,6 +1197,42 @@ def _minority(
         )
         if len(out) >= cfg.max_minority_reports:
             break
+    return out
+
+
+def _figures(model: _Model, s: int) -> frozenset[str]:
+    return frozenset(_NUMBER.findall(model.sents[s].text))
+
+
+def _agreeing_outlets(model: _Model, s: int, cfg: SummaryConfig) -> set[str]:
+    """Outlets with a sentence close to ``s`` (cosine at least ``update_similarity``) that
+    gives the same figures."""
+    mine = _figures(model, s)
+    out: set[str] = set()
+    for u in np.flatnonzero(model.sim[s] >= cfg.update_similarity):
+        if _figures(model, int(u)) == mine:
+            doc = model.docs[model.sents[int(u)].doc]
+            out.add(doc.article.outlet)
+            out.update(c.outlet for c in doc.copies)
+    return out
+
+
+def _contradicting(model: _Model, ranking: Sequence[int], cfg: SummaryConfig) -> list[int]:
+    """Sentences whose figures differ from a close sentence that more outlets agree with."""
+    out = []
+    for s in ranking[: max(40, len(ranking) // 3)]:
+        figures = _figures(model, s)
+        if not figures or model.superseded[s] or model.sents[s].quote:
+            continue
+        mine = _agreeing_outlets(model, s, cfg)
+        for t in np.flatnonzero(model.sim[s] >= cfg.update_similarity):
+            theirs_figures = _figures(model, int(t))
+            if not theirs_figures or theirs_figures == figures or model.superseded[t]:
+                continue
+            theirs = _agreeing_outlets(model, int(t), cfg)
+            if len(theirs) > len(mine) and not theirs & mine:
+                out.append(s)
+                break
     return out
 
 

@@ -515,3 +515,26 @@ def test_a_big_story_is_summarized_from_its_newest_and_most_central_articles():
         "s-big", story[:10], version=1, previous=None, now=100.0, config=SummaryConfig()
     )
     assert small == same  # a story within the bound is summarized from all its articles
+
+
+def test_a_figure_most_outlets_contradict_is_a_minority_report():
+    def one(aid: str, outlet: str, toll: int, hours: float) -> tuple[Article, DedupVerdict]:
+        text = (
+            f"At least {toll} people were killed when floodwater swept through Brackwater "
+            "on Sunday, police said.\n"
+            f"The regional government of {outlet.split('.')[0].title()} declared a state of "
+            "emergency in the Tessel valley on Monday morning."
+        )
+        a = article(aid, outlet, "Brackwater flood toll rises", hours, text)
+        return a, DedupVerdict(article_id=a.id, kind="original")
+
+    # Published together: a later figure would be read as an update, not a departure.
+    story = [one("f1", "north.example", 12, 1), one("f2", "south.example", 12, 1)]
+    story += [one("f3", "east.example", 12, 1), one("f4", "west.example", 8, 1)]
+    update = summarize_story("s-flood", story, version=1, previous=None, now=T0 + DAY)
+    reports = [m for m in update.minority_reports if "8 people" in m.text]
+    assert reports and reports[0].outlets == ["west.example"]
+    source = {s.n: s.article_id for s in update.sources}
+    assert [source[n] for n in reports[0].citations] == ["f4"]
+    # The figure most outlets give is never reported as the minority's.
+    assert not any("12 people" in m.text for m in update.minority_reports)
