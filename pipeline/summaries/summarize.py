@@ -977,7 +977,7 @@ _LEADING_ADVERBIAL = re.compile(
 _DASH = re.compile(r"\s*[—–]\s*|\s+-\s+")
 _QUOTED = re.compile(r"[\"“]([^\"“”]{20,}?)[,.]?[\"”]")
 _PREPOSITIONS = frozenset(
-    "in on at for to with from by during including into about against between under over "
+    "in of on at for to with from by during including into about against between under over "
     "after before amid across through toward towards".split()
 )
 _APPOSITIVE = re.compile(r"\b([A-Z][\w-]*)(?: of (?:the )?(?:[A-Z][\w-]+ ?)+)+(?=[ ,])")

@@ -35,6 +35,9 @@ def test_the_seed_story_corroborates_and_has_a_cited_timeline():
     assert sum(markers.count("[") >= 2 for markers in cited) >= 3
     headings = [sec.heading.lower() for sec in update.sections]
     assert len(set(headings)) == len(headings)
+    for sec in update.sections:  # a clause taken from the section itself, not key phrases
+        assert sec.heading.lower() in sec.text.lower(), sec.heading
+        assert " and " not in sec.heading or len(sec.heading.split()) > 6
     listed = {src.n for src in update.sources}
     assert update.timeline
     for entry in update.timeline:
