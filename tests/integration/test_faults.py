@@ -132,7 +132,8 @@ async def test_worker_sigkilled_during_ingest_loses_nothing_and_counts_nothing_t
     chunks = [articles[i : i + 40] for i in range(0, len(articles), 40)]
     worker = worker_factory(**ORDERED)
     worker.wait_ready()
-    pids = []
+    pids: list[int] = []
+    unassigned: list[int] = []  # articles of the chunk not yet assigned at each kill
     async with TopicReader(broker, STORIES_ASSIGNMENTS) as assignments:
         for chunk in chunks[:-1]:
             await send_all(producer, chunk)
@@ -140,6 +141,7 @@ async def test_worker_sigkilled_during_ingest_loses_nothing_and_counts_nothing_t
             # SIGKILL as soon as the worker has assigned part of this chunk: mid-ingest,
             # with batches in flight through every stage.
             await assignments.until(lambda r, c=chunk_ids: bool(c & assigned_ids(r)), timeout=90)
+            unassigned.append(len(chunk_ids - assigned_ids(assignments.records)))
             assert worker.proc is not None
             pids.append(worker.proc.pid)
             worker.proc.send_signal(signal.SIGKILL)
@@ -147,7 +149,10 @@ async def test_worker_sigkilled_during_ingest_loses_nothing_and_counts_nothing_t
             worker = worker_factory(**ORDERED)  # restarted at once; the ingest goes on
         await send_all(producer, chunks[-1])
     assert len(pids) == 5
+    assert any(unassigned), "no kill struck while a chunk was being assigned"
     published, assigned = await settled_stories(broker, ids, timeout=150)
+    again = len(assigned) - len(assigned_ids(assigned))
+    print(f"unassigned at each kill: {unassigned}; assignments given again: {again}")
     killed = assert_each_counted_once(published, ids)
     assert ids <= assigned_ids(assigned)
     # every assignment of an article names the story it ended in (no stray story)
