@@ -101,6 +101,10 @@ def app_config(settings: Settings) -> dict[str, Any]:
         "topic_allow_declare": True,
         "consumer_auto_offset_reset": "earliest",
         "producer_acks": -1,
+        # An article may carry a body up to max_body_bytes, and the worker writes it on in
+        # Article, DedupedArticle and StoryAssignment records and in table changelogs: the
+        # producer's default limit (1 MB) would make the send raise and the agent crash.
+        "producer_max_request_size": max(1_000_000, 2 * settings.max_body_bytes + 1_000_000),
         "table_cleanup_interval": 60.0,
     }
     if settings.embedded:

@@ -103,12 +103,34 @@ def _key_text(key: Any) -> str | None:
     return str(key)
 
 
+MAX_DEAD_LETTER_ORIGINAL = 512 * 1024  # bytes of a failed message a dead letter keeps
+
+
+def _decode(value: bytes, cut: bool) -> str:
+    """``value`` as UTF-8 (when ``cut``, a character cut at its end is dropped)."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if cut and exc.end == len(value) and exc.start >= len(value) - 3:
+            return value[: exc.start].decode("utf-8")
+        raise
+
+
 def make_dead_letter(stage: str, reason: str, event: EventT) -> DeadLetter:
-    """Wrap the original bytes of a failed message with the stage and the reason."""
+    """Wrap the original bytes of a failed message with the stage and the reason.
+
+    A message over :data:`MAX_DEAD_LETTER_ORIGINAL` bytes keeps only its head (the reason says
+    so): the whole of it, encoded, could be more than the producer may send, and a dead letter
+    that cannot be sent would stop the agent.
+    """
     msg = event.message
     value = msg.value if isinstance(msg.value, bytes) else bytes(str(msg.value), "utf-8")
+    cut = len(value) > MAX_DEAD_LETTER_ORIGINAL
+    if cut:
+        reason += f" (original cut to its first {MAX_DEAD_LETTER_ORIGINAL} of {len(value)} bytes)"
+        value = value[:MAX_DEAD_LETTER_ORIGINAL]
     try:
-        original, encoding = value.decode("utf-8"), "utf-8"
+        original, encoding = _decode(value, cut), "utf-8"
     except UnicodeDecodeError:
         original, encoding = base64.b64encode(value).decode("ascii"), "base64"
     return DeadLetter(

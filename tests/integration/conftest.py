@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -125,11 +125,25 @@ async def send_raw(producer: AIOKafkaProducer, payload: bytes, key: str | None =
 class TopicReader:
     """Reads every record of a topic from the beginning (no consumer group)."""
 
-    def __init__(self, broker: EmbeddedBroker, topic: str) -> None:
+    def __init__(
+        self,
+        broker: EmbeddedBroker,
+        topic: str,
+        parse: Callable[[bytes], dict | None] = orjson.loads,
+    ) -> None:
+        """``parse`` decodes a record's value; records it returns None for are left out."""
         self.consumer = AIOKafkaConsumer(
             topic, bootstrap_servers=broker.bootstrap, auto_offset_reset="earliest"
         )
+        self.parse = parse
         self.records: list[dict] = []
+
+    def _add(self, batch: dict) -> None:
+        for messages in batch.values():
+            for message in messages:
+                record = self.parse(message.value)
+                if record is not None:
+                    self.records.append(record)
 
     async def __aenter__(self) -> TopicReader:
         await self.consumer.start()
@@ -146,8 +160,7 @@ class TopicReader:
             if remaining <= 0:
                 raise AssertionError(f"timed out; got {len(self.records)} records")
             batch = await self.consumer.getmany(timeout_ms=int(min(remaining, 0.5) * 1000))
-            for messages in batch.values():
-                self.records.extend(orjson.loads(m.value) for m in messages)
+            self._add(batch)
         return self.records
 
     async def drain(self, seconds: float) -> list[dict]:
@@ -155,7 +168,6 @@ class TopicReader:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             batch = await self.consumer.getmany(timeout_ms=200)
-            for messages in batch.values():
-                self.records.extend(orjson.loads(m.value) for m in messages)
+            self._add(batch)
             await asyncio.sleep(0)
         return self.records
