@@ -8,8 +8,8 @@ busy one, whose events keep coming, still fills large batches (up to ``within``)
 soon as the stream's queue is empty does not do: the consumer hands messages over one at a
 time, so the queue is empty between nearly any two and batches of one cost every per-batch
 write again. faust offers no such mode, hence this variant of its buffering loop;
-acknowledgements follow faust's: each event is acknowledged after the batch that holds it has
-been processed.
+each event is acknowledged after the batch that holds it has been processed, and never when the
+agent did not get through it (faust's loop acknowledges the batch in that case too).
 """
 
 from __future__ import annotations
@@ -72,12 +72,17 @@ async def take_drained(
                 quiet_timer.cancel()
             consuming = loop.create_future()
             batch = list(events)
+            processed = False
             try:
                 yield batch
+                processed = True
             finally:
                 events.clear()
-                for event in batch:
-                    await stream.ack(event)
+                # A batch the agent did not get through (it crashed or was stopped holding
+                # it) stays unacknowledged: it is not committed and is read again.
+                if processed:
+                    for event in batch:
+                        await stream.ack(event)
                 if not consuming.done():
                     consuming.set_result(None)
                 ready.clear()

@@ -97,8 +97,10 @@ class StoryBook:
             value = json_bytes({"article": article, "verdict": verdict})
             if value != existing:
                 self.members[story_id + _SEP + key] = value
-                if key not in keys:
-                    keys.append(key)
+        # The member record exists now. Its index entry may not, when a crash came between
+        # the two writes and this is the redelivery: the member is listed either way.
+        if key not in keys:
+            keys.append(key)
         if changed or keys != self._keys(story_id):
             self.index[story_id] = json_bytes(keys)
         if self.fingerprint(story_id) != self._meta(story_id).get("fingerprint"):

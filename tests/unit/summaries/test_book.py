@@ -232,3 +232,19 @@ def test_without_lead_even_a_new_story_waits_for_the_quiet_spell():
     schedule.touch(0, "s-1", 0.0, related=[])
     assert schedule.due(0.5, {0}) == []
     assert schedule.due(1.0, {0}) == [(0, "s-1", [])]
+
+
+def test_a_member_written_before_a_crash_is_listed_when_its_assignment_comes_again():
+    members: dict[str, bytes] = {}
+    index: dict[str, bytes] = {}
+    meta: dict[str, bytes] = {}
+    book = StoryBook(members, index, meta)
+    book.add(_assign("s1", _article("a1")))
+    listed_before = dict(index)
+    book.add(_assign("s1", _article("a2")))
+    # The crash: the member record of a2 reached the table, its index entry did not.
+    index.clear()
+    index.update(listed_before)
+    restarted = StoryBook(members, index, meta)
+    restarted.add(_assign("s1", _article("a2")))  # the redelivered assignment
+    assert [article.id for article, _ in restarted.story_members("s1")] == ["a1", "a2"]
