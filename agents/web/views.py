@@ -13,6 +13,7 @@ import contextlib
 import hmac
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -131,6 +132,37 @@ class Base(View):
             content_type="application/json",
             status=status,
         )
+
+    def unauthorized(self, request: Request) -> Response | None:
+        """401 when an API token is set and the request does not carry it, else None."""
+        token = self.ss.settings.api_token
+        if not token:
+            return None
+        given = request.headers.get("Authorization", "")
+        if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return None
+        response = self.error(401, "a valid bearer token is required")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="storystream"'
+        return response
+
+    async def queue_acknowledged(
+        self, what: str, sends: list[Callable[[], Awaitable[Any]]], late: str
+    ) -> Response | None:
+        """Run ``sends`` and wait for the broker to acknowledge them all: None when it did,
+        else the 503 to answer (nothing is sent while the broker is known not to answer)."""
+        if not self.ss.broker_health.reachable:
+            return self.unavailable(f"the broker does not answer; no {what} was accepted")
+        try:
+            deliveries = [await send() for send in sends]
+            await asyncio.wait_for(
+                asyncio.gather(*(d for d in deliveries if d is not None)),
+                self.ss.settings.intake_ack_seconds,
+            )
+        except TimeoutError:
+            return self.unavailable(late)
+        except Exception as exc:  # noqa: BLE001 - the broker is away: tell the client
+            return self.unavailable(f"could not queue the {what}s: {type(exc).__name__}")
+        return None
 
     def unavailable(self, reason: str) -> Response:
         """503 with a reason and a hint to retry."""
@@ -272,14 +304,9 @@ class Articles(Base):
     route = "/api/articles"
 
     async def post(self, request: Request) -> Response:
-        token = self.ss.settings.api_token
-        if token:
-            given = request.headers.get("Authorization", "")
-            expected = f"Bearer {token}"
-            if not hmac.compare_digest(given.encode(), expected.encode()):
-                response = self.error(401, "a valid bearer token is required")
-                response.headers["WWW-Authenticate"] = 'Bearer realm="storystream"'
-                return response
+        refused = self.unauthorized(request)
+        if refused is not None:
+            return refused
         limit = self.ss.settings.max_body_bytes * 4 + 65536
         body = await read_body(request, limit)
         if body is None:
@@ -290,21 +317,14 @@ class Articles(Base):
             return self.error(413, str(exc))
         except Rejected as exc:
             return self.error(400, str(exc))
-        if not self.ss.broker_health.reachable:
-            return self.unavailable("the broker does not answer; no article was accepted")
-        try:
-            deliveries = [await self.ss.send_raw(payload, key) for payload, key in articles]
-            await asyncio.wait_for(
-                asyncio.gather(*(d for d in deliveries if d is not None)),
-                self.ss.settings.intake_ack_seconds,
-            )
-        except TimeoutError:
-            return self.unavailable(
-                "the broker did not acknowledge the articles in time; send them again"
-                " (a resend changes nothing)"
-            )
-        except Exception as exc:  # noqa: BLE001 - the broker is away: tell the client
-            return self.unavailable(f"could not queue the articles: {type(exc).__name__}")
+        failed = await self.queue_acknowledged(
+            "article",
+            [lambda p=payload, k=key: self.ss.send_raw(p, k) for payload, key in articles],
+            late="the broker did not acknowledge the articles in time; send them again"
+            " (a resend changes nothing)",
+        )
+        if failed is not None:
+            return failed
         return self.ok(
             {"accepted": len(articles), "keys": [key for _, key in articles]}, status=202
         )
@@ -316,13 +336,9 @@ class Feeds(Base):
     route = "/api/feeds"
 
     async def post(self, request: Request) -> Response:
-        token = self.ss.settings.api_token
-        if token:
-            given = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-                response = self.error(401, "a valid bearer token is required")
-                response.headers["WWW-Authenticate"] = 'Bearer realm="storystream"'
-                return response
+        refused = self.unauthorized(request)
+        if refused is not None:
+            return refused
         body = await read_body(request, 1_000_000)
         if body is None:
             return self.error(413, "request body over 1000000 bytes")
@@ -330,18 +346,13 @@ class Feeds(Base):
             urls = parse_feed_urls(body)
         except Rejected as exc:
             return self.error(400, str(exc))
-        if not self.ss.broker_health.reachable:
-            return self.unavailable("the broker does not answer; no feed was accepted")
-        try:
-            deliveries = [await self.ss.send_feed(url) for url in urls]
-            await asyncio.wait_for(
-                asyncio.gather(*(d for d in deliveries if d is not None)),
-                self.ss.settings.intake_ack_seconds,
-            )
-        except TimeoutError:
-            return self.unavailable("the broker did not acknowledge the feeds in time")
-        except Exception as exc:  # noqa: BLE001 - the broker is away: tell the client
-            return self.unavailable(f"could not queue the feeds: {type(exc).__name__}")
+        failed = await self.queue_acknowledged(
+            "feed",
+            [lambda u=url: self.ss.send_feed(u) for url in urls],
+            late="the broker did not acknowledge the feeds in time",
+        )
+        if failed is not None:
+            return failed
         return self.ok({"accepted": len(urls), "feeds": urls}, status=202)
 
 
