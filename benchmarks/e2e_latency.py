@@ -20,22 +20,29 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agents.broker import EmbeddedBroker, free_port, stop_process  # noqa: E402
+from agents.broker import EmbeddedBroker  # noqa: E402
 from schemas import ARTICLES_RAW, STORIES_UPDATES  # noqa: E402
+from tests.integration.conftest import WorkerProcess  # noqa: E402
+
+# The worker as deployed: RocksDB tables and the default debounce and log level (the test
+# fixture's process defaults to memory tables and a shorter debounce).
+DEPLOYED = {
+    "STORE_URL": "rocksdb://",
+    "STORYSTREAM_SUMMARY_DEBOUNCE": "1.0",
+    "STORYSTREAM_LOG_LEVEL": "warn",
+}
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -78,47 +85,6 @@ def load_articles(path: Path, count: int) -> list[dict[str, Any]]:
         if len(out) >= count:
             break
     return out
-
-
-class Worker:
-    """One ``storystream worker`` subprocess."""
-
-    def __init__(self, broker: EmbeddedBroker, data_dir: Path, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.log_path = data_dir / f"worker-{self.port}.log"
-        self.env = {
-            **os.environ,
-            "BROKER_URL": broker.url,
-            "STORYSTREAM_BROKER_PROFILE": "embedded",
-            "STORYSTREAM_DATA_DIR": str(data_dir / f"w{self.port}"),
-            "STORYSTREAM_WEB_PORT": str(self.port),
-            **env,
-        }
-        self.log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agents.cli", "worker"],
-            env=self.env,
-            cwd=ROOT,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_ready(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited early; see {self.log_path}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"worker not ready in {timeout}s; see {self.log_path}")
-
-    def stop(self) -> None:
-        stop_process(self.proc, 15)
-        self.log.close()
 
 
 async def measure(
@@ -184,10 +150,14 @@ def run_rate(
 ) -> dict[str, Any]:
     articles = load_articles(path, max(1, int(rate * seconds)))
     with tempfile.TemporaryDirectory(prefix="e2e-latency-") as tmp, EmbeddedBroker() as broker:
-        started = [Worker(broker, Path(tmp), env) for _ in range(workers)]
+        started = []
+        for n in range(workers):
+            data_dir = Path(tmp) / f"worker-{n}"
+            data_dir.mkdir()
+            started.append(WorkerProcess(broker, data_dir, **{**DEPLOYED, **env}).start())
         try:
             for worker in started:
-                worker.wait_ready()
+                worker.wait_ready(timeout=120.0)
             time.sleep(2.0)  # let the group settle after the last join
             cpu0 = sum(cpu_seconds(w.proc.pid) for w in started)
             result = asyncio.run(measure(broker, articles, rate, drain))
