@@ -457,6 +457,8 @@ class _Model:
             for t in ts:
                 self.doc_df[t] += 1
         self.doc_of = np.array([s.doc for s in sents], dtype=np.int64)
+        # the numbers each sentence gives (updated figures, departing claims)
+        self.figures = [frozenset(_NUMBER.findall(s.text)) for s in sents]
 
     def _ids(self, text: str, *, learn: bool) -> list[int]:
         out = []
@@ -552,7 +554,7 @@ class _Model:
         out = np.zeros(n, dtype=bool)
         published = np.array([self.docs[s.doc].article.published for s in self.sents])
         later_done = np.array([not s.future for s in self.sents])
-        figures = [frozenset(_NUMBER.findall(s.text)) for s in self.sents]
+        figures = self.figures
         for s in self.sents:
             newer = published > published[s.idx]
             if not newer.any():
@@ -1200,17 +1202,13 @@ def _minority(
     return out
 
 
-def _figures(model: _Model, s: int) -> frozenset[str]:
-    return frozenset(_NUMBER.findall(model.sents[s].text))
-
-
 def _agreeing_outlets(model: _Model, s: int, cfg: SummaryConfig) -> set[str]:
     """Outlets with a sentence close to ``s`` (cosine at least ``update_similarity``) that
     gives the same figures."""
-    mine = _figures(model, s)
+    mine = model.figures[s]
     out: set[str] = set()
     for u in np.flatnonzero(model.sim[s] >= cfg.update_similarity):
-        if _figures(model, int(u)) == mine:
+        if model.figures[int(u)] == mine:
             doc = model.docs[model.sents[int(u)].doc]
             out.add(doc.article.outlet)
             out.update(c.outlet for c in doc.copies)
@@ -1219,17 +1217,24 @@ def _agreeing_outlets(model: _Model, s: int, cfg: SummaryConfig) -> set[str]:
 
 def _contradicting(model: _Model, ranking: Sequence[int], cfg: SummaryConfig) -> list[int]:
     """Sentences whose figures differ from a close sentence that more outlets agree with."""
+    agreeing: dict[int, set[str]] = {}
+
+    def agree(s: int) -> set[str]:
+        if s not in agreeing:
+            agreeing[s] = _agreeing_outlets(model, s, cfg)
+        return agreeing[s]
+
     out = []
     for s in ranking[: max(40, len(ranking) // 3)]:
-        figures = _figures(model, s)
+        figures = model.figures[s]
         if not figures or model.superseded[s] or model.sents[s].quote:
             continue
-        mine = _agreeing_outlets(model, s, cfg)
+        mine = agree(s)
         for t in np.flatnonzero(model.sim[s] >= cfg.update_similarity):
-            theirs_figures = _figures(model, int(t))
+            theirs_figures = model.figures[int(t)]
             if not theirs_figures or theirs_figures == figures or model.superseded[t]:
                 continue
-            theirs = _agreeing_outlets(model, int(t), cfg)
+            theirs = agree(int(t))
             if len(theirs) > len(mine) and not theirs & mine:
                 out.append(s)
                 break
