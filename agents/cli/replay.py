@@ -49,6 +49,7 @@ def _map_lines(
     convert: Callable[[Line], tuple[object, str | None]],
     show_progress: bool,
     lines: Iterable[Line] | None = None,
+    total: int | None = None,
 ) -> RunStats:
     """Write ``convert(line)``'s payload for every input line, in order, under a progress bar.
 
@@ -57,7 +58,7 @@ def _map_lines(
     """
     stats = RunStats()
     shown = [0]
-    total = count_lines(input_path)
+    total = count_lines(input_path) if total is None else total
     started = time.perf_counter()
     with out_path.open("wb") as out, progress(label, total, show_progress) as bar:
         task = bar.add_task(label, total=total)
@@ -155,8 +156,9 @@ def replay(
     on it.
     """
     engine = Engine(config)
+    total = count_lines(input_path)
     if workers is None:
-        workers = os.cpu_count() or 1 if count_lines(input_path) >= PARALLEL_FROM_LINES else 1
+        workers = (os.cpu_count() or 1) if total >= PARALLEL_FROM_LINES else 1
     prepared_of: dict[int, Prepared | None] = {}
 
     def with_prepared() -> Iterator[Line]:
@@ -186,7 +188,7 @@ def replay(
 
     started = time.perf_counter()
     stats = _map_lines(
-        input_path, out_path, "replay", assign, show_progress, lines=with_prepared()
+        input_path, out_path, "replay", assign, show_progress, lines=with_prepared(), total=total
     )
     if stories_path is None:  # no summaries asked for: count the stories, skip writing them
         stats.stories = engine.changed_stories
