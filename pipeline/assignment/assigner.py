@@ -6,8 +6,8 @@ import heapq
 import math
 import re
 from array import array
-from collections import Counter
-from collections.abc import Collection, Iterable
+from collections import Counter, deque
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, fields
 from itertools import chain
 from operator import mul
@@ -122,6 +122,9 @@ class ClusterConfig:
         recall_candidates: the dormant stories two or more of the article's names find, best
             first, that join the candidates, scored like the others (their gap weighs against
             them).
+        recall_seconds: stream time a dormant story stays findable by its names; after it,
+            only a copy of one of its articles wakes it (so the names held in memory follow a
+            window of the stream, not its whole history).
         title_weight: how many body occurrences one title occurrence of a word counts for.
         max_body_chars: only the start of the body is read (the lede and first paragraphs
             carry the story; the cost per article stays bounded).
@@ -175,7 +178,7 @@ class ClusterConfig:
             groups meaningful and the cost of listing them bounded).
         split_sizes: story sizes (articles with their own vectors) at which the story is
             checked for telling two events as one (see :mod:`pipeline.assignment.splits`). A story
-            keeps its articles' vectors until it outgrows the last size or goes dormant.
+            keeps its articles' vectors until it outgrows the last size, asleep or awake.
         split_min_side: fewest articles on either side of a split.
         split_max_ratio: a split stands when the two sides resemble each other less than this
             share of how much each side's articles resemble one another.
@@ -188,6 +191,7 @@ class ClusterConfig:
     max_clock_step: float = 86400.0
     recall_max_posting: int = 8
     recall_candidates: int = 1
+    recall_seconds: float = 365 * 86400.0
     dormant_terms: int = 0
     title_weight: float = 2.0
     max_body_chars: int = 2000
@@ -440,6 +444,58 @@ class _Doc:
     sorted_entities: SortedVector = EMPTY
 
 
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
+
+
+def _doc_record(doc: _Doc, followers: list[list] | None, cfg: ClusterConfig) -> bytes:
+    """A kept article's record (``m:<article>``): what a split check and a rebuild read.
+
+    Of the article's words and names only the heaviest the index lists are kept (the rest
+    served the article's own lookup, done once).
+    """
+    vectors = [doc.title, doc.lede, doc.sorted_terms, doc.sorted_entities]
+    return json_bytes(
+        {
+            "t": doc.time,
+            "o": doc.outlet,
+            "k": doc.terms.keys[: cfg.index_terms],
+            "e": doc.entities.keys[: cfg.index_entities],
+            "v": [[v.ids, v.weights] for v in vectors],
+            "n": doc.top_names,
+            "num": sorted(doc.numbers),
+            "age": sorted(doc.ages),
+            "si": doc.split_ids,
+            "sw": doc.split_weights,
+            "f": followers or [],
+        },
+        _NUMPY,
+    )
+
+
+def _doc_from_record(payload: bytes) -> tuple[_Doc, list[list]]:
+    """The kept article and its followers back from :func:`_doc_record`."""
+    data = orjson.loads(payload)
+    title, lede, terms, entities = (
+        SortedVector(np.array(ids, np.int64), np.array(ws, np.float64)) for ids, ws in data["v"]
+    )
+    doc = _Doc(
+        _Entries(data["k"], array("d")),
+        _Entries(data["e"], array("d")),
+        title,
+        data["t"],
+        data["o"],
+        lede,
+        np.array(data["n"], np.int64),
+        frozenset(data["num"]),
+        frozenset(data["age"]),
+        np.array(data["si"], np.int64),
+        np.array(data["sw"], np.float64),
+        terms,
+        entities,
+    )
+    return doc, data["f"]
+
+
 @dataclass(slots=True)
 class _Story:
     id: str
@@ -467,8 +523,8 @@ class _Story:
     indexed: list[str] = field(default_factory=list)
     numbers: dict[str, int] = field(default_factory=dict)
     ages: dict[str, int] = field(default_factory=dict)
-    # articles whose vectors are kept for split checks while the story is splittable (in
-    # memory only: a story restored from the records is not splittable)
+    # articles whose vectors are kept for split checks while the story is splittable (their
+    # vectors are ``m:<article>`` records)
     members: list[str] = field(default_factory=list)
     splittable: bool = True
     # in memory only: whether the story has an entry in the dormancy queue
@@ -494,6 +550,9 @@ class _Story:
             "top_names": self.top_names.tolist(),
             "numbers": self.numbers,
             "ages": self.ages,
+            "members": self.members,
+            "splittable": self.splittable,
+            "group": self.group,
         }
         for name, _ in _STORY_VECTORS:
             vec: SortedVector = getattr(self, name)
@@ -604,13 +663,23 @@ class StoryAssigner:
     ``g:<group>`` the members of a related-story group (none for a story alone in its own),
     ``a:<article>`` the story of each article, ``d:<delivery>`` answers already given
     (while ``answer_memo_seconds`` have not passed).
-    The articles' vectors kept for split checks are not in the records (writing them cost a
-    fifth of the stage's time): a restored assigner does not split the stories it restored.
+    ``m:<article>`` the vectors of an article kept for its story's split checks, with the
+    copies that follow it, so that a restored assigner decides exactly as the one before.
     A story's going dormant is not written either: the restored watermark decides it again.
     """
 
-    def __init__(self, config: ClusterConfig | None = None) -> None:
+    def __init__(
+        self,
+        config: ClusterConfig | None = None,
+        lookup: Callable[[str], bytes | None] | None = None,
+    ) -> None:
+        """``lookup``, when given, reads back a record this assigner wrote (the worker's
+        table): dormant and merged stories, their kept articles, old article links and groups
+        of sleeping stories then leave memory once their records are drained, and are read
+        back when needed. Answers are the same with or without it.
+        """
         self.config = config or ClusterConfig()
+        self._lookup = lookup
         sorted_vectors.warm_up()
         # document frequencies by bucket of the terms' stable ids (ClusterConfig.df_buckets)
         self._df = DocumentFrequencies(self.config.df_buckets)
@@ -626,10 +695,17 @@ class StoryAssigner:
         self._deliveries: dict[str, bytes] = {}
         self._memo_expiry: list[tuple[float, str]] = []  # (watermark when given, delivery)
         self._index: dict[str, dict[str, float]] = {}
-        # dormant stories by the names they are indexed under; names too common to tell
-        # dormant stories apart (ClusterConfig.recall_max_posting) are in ``_recall_common``
-        self._recall: dict[str, dict[str, None]] = {}
-        self._recall_common: set[str] = set()
+        # dormant stories (id: seq) by the names they are indexed under, for
+        # ``recall_seconds``; a name listed for more than ``recall_max_posting`` is too common
+        # to find one and is not looked up (nor listed further)
+        self._recall: dict[str, dict[str, int]] = {}
+        # each remembered story's (clock when it went to sleep, names), and those times in order
+        self._remembered: dict[str, tuple[float, tuple[str, ...]]] = {}
+        self._recall_expiry: deque[tuple[float, str]] = deque()
+        # with a lookup: stories to leave memory after the next drain if asleep or merged, and
+        # (clock, article) of every link in order, to let links leave memory after a while
+        self._leaving: dict[str, None] = {}
+        self._links: deque[tuple[float, str]] = deque()
         self._groups: dict[str, set[str]] = {}
         self._expiry: list[tuple[float, int, str]] = []
         self._dirty: dict[str, None] = {}
@@ -686,25 +762,24 @@ class StoryAssigner:
 
     def related(self, story_id: str) -> list[str]:
         """Ids of the stories in the same related-story group, excluding the story itself."""
-        story = self._stories.get(self._resolve(story_id))
+        story = self._story(self._resolve(story_id))
         if story is None:
             return []
-        members = self._groups.get(story.group, ())
-        return sorted(m for m in members if m != story.id)
+        return sorted(m for m in self._group(story.group) if m != story.id)
 
     def group_of(self, story_id: str) -> str:
         """Id of the related-story group of a story (the id of its oldest story)."""
-        story = self._stories.get(self._resolve(story_id))
+        story = self._story(self._resolve(story_id))
         return story_id if story is None else story.group
 
     def story_of(self, article_id: str) -> str | None:
         """The current story of an article (following merges), or None if unknown."""
-        sid = self._article_story.get(article_id)
+        sid = self._story_id_of(article_id)
         return None if sid is None else self._resolve(sid)
 
     def size(self, story_id: str) -> int:
         """Number of distinct articles counted in a story (resends and revisions excluded)."""
-        story = self._stories.get(self._resolve(story_id))
+        story = self._story(self._resolve(story_id))
         return 0 if story is None else story.count
 
     def drain_changes(self) -> list[tuple[str, bytes | None]]:
@@ -713,30 +788,54 @@ class StoryAssigner:
         for key in self._dirty:
             out.append((key, self._encode(key)))
         self._dirty.clear()
+        if self._lookup is not None:
+            self._let_go()
         return out
 
     def restore(self, items: Iterable[tuple[str, bytes]]) -> None:
-        """Rebuild the state from records (later records for a key replace earlier ones)."""
-        latest: dict[str, bytes | None] = {}
+        """Rebuild the state from records (later records for a key replace earlier ones).
+
+        With a ``lookup`` (whose table ``items`` lists once per key), only what is live is
+        rebuilt: sleeping and merged stories, kept articles and article links stay in the
+        table and are read back when needed, so a restart holds the live window only.
+        """
+        lazy = self._lookup is not None
+        limit = -math.inf
+        if lazy:
+            counters = self._lookup("n")
+            if counters is not None:
+                self._read_counters(counters)
+                limit = self._clock - self.config.dormant_after_seconds
+        else:
+            latest: dict[str, bytes | None] = {}
+            for key, value in items:
+                latest[key] = value
+            items = latest.items()
         groups: dict[str, list[str]] = {}
+        sleeping: list[_Story] = []
         for key, value in items:
-            latest[key] = value
-        for key, value in latest.items():
             if value is None:
                 continue
             kind, _, name = key.partition(":")
             if key == "n":
-                data = orjson.loads(value)
-                self._docs, self._seq, self._watermark = data["docs"], data["seq"], data["wm"]
-                if self._watermark is None:
-                    self._watermark = float("-inf")
-                clock = data.get("clock")  # absent in records of older versions
-                self._clock = self._watermark if clock is None else clock
+                self._read_counters(value)
             elif self._df.restore(key, value):
                 pass
             elif kind == "s":
-                self._stories[name] = _Story.from_bytes(value)
-            elif kind == "a":
+                story = _Story.from_bytes(value)
+                if lazy and story.seen is None:  # an older record: its idle time in event time
+                    story.seen = self._clock - max(0.0, self._watermark - story.last)
+                if lazy and (
+                    story.merged_into is not None
+                    or story.dormant
+                    or (story.seen is not None and story.seen < limit)
+                ):
+                    if story.merged_into is None:
+                        story.dormant = True
+                        sleeping.append(story)
+                    continue
+                self._stories[name] = story
+            elif kind == "a" and not lazy:
                 self._article_story[name] = orjson.loads(value)
             elif kind == "d":
                 self._deliveries[name] = bytes(value)
@@ -746,15 +845,33 @@ class StoryAssigner:
                 self._memo_expiry.append((memo_time, name))
             elif kind == "g":
                 groups[name] = orjson.loads(value)
+            elif kind == "m" and not lazy:
+                doc, followers = _doc_from_record(value)
+                self._member_docs[name] = doc
+                if followers:
+                    self._followers[name] = followers
+                    for follower in followers:
+                        self._root[follower[0]] = name
         self._df.finish_restore()
         heapq.heapify(self._memo_expiry)
-        for story in self._stories.values():
+        stories = self._stories
+        for story in stories.values():
             story.group = story.id
         for gid, members in groups.items():
-            for sid in members:
-                self._stories[sid].group = gid
-        for story in sorted(self._stories.values(), key=lambda s: s.seq):
-            story.splittable = False
+            live = [sid for sid in members if sid in stories]
+            for sid in live:
+                stories[sid].group = gid
+            if lazy and live:
+                self._groups[gid] = set(members)
+        for story in sorted(stories.values(), key=lambda s: s.seq):
+            # a record of a version that kept the vectors in memory only is not splittable
+            if story.splittable and (
+                (story.count and not story.members)
+                or (lazy and not self._read_members(story.members))
+                or any(a not in self._member_docs for a in story.members)
+            ):
+                story.splittable = False
+                story.members = []
             if story.seen is None:  # an older record: its idle time in event time
                 story.seen = self._clock - max(0.0, self._watermark - story.last)
             if story.merged_into is None:
@@ -763,8 +880,22 @@ class StoryAssigner:
                 self._index_story(story)
                 self._queue(story)
             elif story.merged_into is None:
-                self._remember(story)
+                sleeping.append(story)
+        # back in the recall index, in the order they went to sleep (about when they did)
+        after = self.config.dormant_after_seconds
+        for story in sorted(sleeping, key=lambda s: (s.seen + after, s.seq)):
+            if story.seen + after >= self._clock - self.config.recall_seconds:
+                self._remember(story, story.seen + after)
         self._watermark_moved()
+
+    def _read_counters(self, payload: bytes) -> None:
+        """The ``n`` record: articles seen, stories opened, watermark and stream clock."""
+        data = orjson.loads(payload)
+        self._docs, self._seq, self._watermark = data["docs"], data["seq"], data["wm"]
+        if self._watermark is None:
+            self._watermark = float("-inf")
+        clock = data.get("clock")  # absent in records of older versions
+        self._clock = self._watermark if clock is None else clock
 
     # ------------------------------------------------------------------ internals
 
@@ -782,6 +913,9 @@ class StoryAssigner:
             return None if sid is None else orjson.dumps(sid)
         if kind == "d":
             return self._deliveries.get(name)
+        if kind == "m":
+            doc = self._member_docs.get(name)
+            return None if doc is None else _doc_record(doc, self._followers.get(name), self.config)
         if kind == "g":
             members = self._groups.get(name)
             if not members or members == {name}:
@@ -790,11 +924,93 @@ class StoryAssigner:
         raise KeyError(key)
 
     def _resolve(self, story_id: str) -> str:
-        story = self._stories.get(story_id)
+        story = self._story(story_id)
         while story is not None and story.merged_into is not None:
             story_id = story.merged_into
-            story = self._stories.get(story_id)
+            story = self._story(story_id)
         return story_id
+
+    # ------------------------------------------------------------------ what left memory
+
+    def _story(self, sid: str) -> _Story | None:
+        """The story, read back with its kept articles if it left memory (see ``lookup``).
+
+        A story read back is asleep or merged; it leaves memory again after the next drain
+        unless an article wakes it.
+        """
+        story = self._stories.get(sid)
+        if story is not None or self._lookup is None:
+            return story
+        payload = self._lookup("s:" + sid)
+        if payload is None:
+            return None
+        story = _Story.from_bytes(payload)
+        story.dormant = story.merged_into is None
+        self._stories[sid] = story
+        self._leaving[sid] = None
+        if story.splittable and not self._read_members(story.members):
+            story.splittable, story.members = False, []
+        return story
+
+    def _read_members(self, members: list[str]) -> bool:
+        """Read back kept articles (``m:`` records); False if one is missing."""
+        docs = self._member_docs
+        for article_id in members:
+            if article_id in docs:
+                continue
+            payload = self._lookup(f"m:{article_id}") if self._lookup else None
+            if payload is None:
+                return False
+            docs[article_id], followers = _doc_from_record(payload)
+            if followers:
+                self._followers[article_id] = followers
+                for follower in followers:
+                    self._root[follower[0]] = article_id
+        return True
+
+    def _story_id_of(self, article_id: str) -> str | None:
+        """The story an article was linked to (unresolved), read back if it left memory."""
+        sid = self._article_story.get(article_id)
+        if sid is None and self._lookup is not None:
+            payload = self._lookup("a:" + article_id)
+            if payload is not None:
+                sid = orjson.loads(payload)
+        return sid
+
+    def _group(self, gid: str) -> set[str]:
+        """The members of a related-story group, read back if it left memory."""
+        members = self._groups.get(gid)
+        if members is None:
+            payload = self._lookup("g:" + gid) if self._lookup else None
+            members = self._groups[gid] = set(orjson.loads(payload)) if payload else {gid}
+        return members
+
+    def _let_go(self) -> None:
+        """After a drain: what is written and no longer live leaves memory (needs ``lookup``).
+
+        Asleep and merged stories go with their kept articles, groups whose stories all went,
+        and article links older than ``dormant_after_seconds`` of stream time.
+        """
+        stories, groups = self._stories, self._groups
+        for sid in self._leaving:
+            story = stories.get(sid)
+            if story is None or not (story.dormant or story.merged_into is not None):
+                continue
+            del stories[sid]
+            for article_id in story.members:
+                self._member_docs.pop(article_id, None)
+                for follower in self._followers.pop(article_id, ()):
+                    self._root.pop(follower[0], None)
+            members = groups.get(story.group)
+            if members is not None and not any(m in stories for m in members):
+                del groups[story.group]
+            if story.group != sid and sid in groups and not any(m in stories for m in groups[sid]):
+                del groups[sid]
+        self._leaving.clear()
+        limit = self._clock - self.config.dormant_after_seconds
+        links = self._links
+        while links and links[0][0] < limit:
+            self._article_story.pop(links.popleft()[1], None)
 
     def document_frequency(self, term: str) -> int:
         """Number of articles seen with ``term`` (entity keys start with ``"e:"``)."""
@@ -895,27 +1111,29 @@ class StoryAssigner:
             best = heapq.nsmallest(k, pool, key=lambda kv: (-kv[1], stories[kv[0]].seq))
             out = [stories[sid] for sid, _ in best]
         if self._recall:
-            out.extend(stories[sid] for sid in self._recalled(doc))
+            out.extend(map(self._story, self._recalled(doc)))
         return out
 
     def _recalled(self, doc: _Doc) -> list[str]:
         """The dormant stories (``recall_candidates`` at most) two or more of the article's
         heaviest names find, most name weight first."""
         recall = self._recall
+        cap = self.config.recall_max_posting
         hits: dict[str, int] = {}
         weight: dict[str, float] = {}
+        seqs: dict[str, int] = {}
         n = self.config.query_entities
         for term, w in zip(doc.entities.keys[:n], doc.entities.weights[:n], strict=True):
             postings = recall.get(term)
-            if postings:
+            if postings and len(postings) <= cap:
+                seqs.update(postings)
                 for sid in postings:
                     hits[sid] = hits.get(sid, 0) + 1
                     weight[sid] = weight.get(sid, 0.0) + w
         found = [sid for sid, n in hits.items() if n >= 2]
         if not found:
             return found
-        stories = self._stories
-        key = lambda sid: (-weight[sid], stories[sid].seq)  # noqa: E731
+        key = lambda sid: (-weight[sid], seqs[sid])  # noqa: E731
         return heapq.nsmallest(self.config.recall_candidates, found, key=key)
 
     def features(self, doc: _Doc, story: _Story, cos_c: float | None = None) -> list[float]:
@@ -1023,6 +1241,7 @@ class StoryAssigner:
     def _watermark_moved(self) -> None:
         """What the watermark's position decides: idle stories sleep, old answers go."""
         self._sleep_idle()
+        self._forget_old_names()
         self._forget_answers()
 
     def _forget_answers(self) -> None:
@@ -1056,35 +1275,54 @@ class StoryAssigner:
             self._unindex_story(story)
             self._remember(story)
             self._compact(story)
-            self._seal(story)
+            if self._lookup is not None:
+                self._leaving[sid] = None
 
-    def _remember(self, story: _Story) -> None:
-        """List a dormant story in the recall index under its names (see ``recall_max_posting``)."""
+    def _remember(self, story: _Story, asleep_since: float | None = None) -> None:
+        """List a dormant story in the recall index under its names (see ``recall_max_posting``).
+
+        ``asleep_since``: the clock when it went to sleep (by default, now).
+        """
         cap = self.config.recall_max_posting
         if cap <= 0:
             return
-        recall, common = self._recall, self._recall_common
-        for key in story.indexed:
-            if not key.startswith("e:") or key in common:
-                continue
+        since = self._clock if asleep_since is None else asleep_since
+        names = tuple(key for key in story.indexed if key.startswith("e:"))
+        self._remembered[story.id] = (since, names)
+        self._recall_expiry.append((since, story.id))
+        recall = self._recall
+        for key in names:
             postings = recall.get(key)
             if postings is None:
-                recall[key] = {story.id: None}
-            elif len(postings) >= cap:
-                common.add(key)
-                del recall[key]
-            else:
-                postings[story.id] = None
+                recall[key] = {story.id: story.seq}
+            elif len(postings) <= cap:
+                postings[story.id] = story.seq
 
     def _forget(self, story: _Story) -> None:
         """Take a story that wakes (or is merged) out of the recall index."""
+        self._forget_names(story.id)
+
+    def _forget_names(self, sid: str) -> None:
+        remembered = self._remembered.pop(sid, None)
+        if remembered is None:
+            return
         recall = self._recall
-        for key in story.indexed:
+        for key in remembered[1]:
             postings = recall.get(key)
             if postings is not None:
-                postings.pop(story.id, None)
+                postings.pop(sid, None)
                 if not postings:
                     del recall[key]
+
+    def _forget_old_names(self) -> None:
+        """Take the stories asleep for ``recall_seconds`` out of the recall index."""
+        limit = self._clock - self.config.recall_seconds
+        queue = self._recall_expiry
+        while queue and queue[0][0] < limit:
+            since, sid = queue.popleft()
+            remembered = self._remembered.get(sid)
+            if remembered is not None and remembered[0] == since:
+                self._forget_names(sid)
 
     def _compact(self, story: _Story) -> None:
         """Shrink a dormant story's long vectors: it only needs them again if a copy wakes it.
@@ -1211,7 +1449,7 @@ class StoryAssigner:
         """A new, empty story named after its first article (published at ``t``)."""
         sid = "s-" + stable_hash(first_article)
         n = 1
-        while sid in self._stories:
+        while self._story(sid) is not None:
             sid = "s-" + stable_hash(first_article, str(n))
             n += 1
         self._seq += 1
@@ -1224,17 +1462,19 @@ class StoryAssigner:
     def _link(self, article_id: str, story_id: str) -> None:
         self._article_story[article_id] = story_id
         self._dirty["a:" + article_id] = None
+        if self._lookup is not None:
+            self._links.append((self._clock, article_id))
 
     def _assign(
         self, article: Article, verdict: DedupVerdict, terms: ArticleTerms | None = None
     ) -> StoryAssignment:
-        known = self._article_story.get(article.id)
+        known = self._story_id_of(article.id)
         dup_of = verdict.duplicate_of
         if verdict.kind in ("resend", "revision"):
-            sid = self._article_story.get(dup_of or article.id) or known
+            sid = (self._story_id_of(dup_of) if dup_of else None) or known
             if sid is not None:
                 sid = self._resolve(sid)
-                if article.id not in self._article_story:
+                if known is None:
                     self._link(article.id, sid)
                     self._follow(dup_of or article.id, article, counted=False)
                 return self._answer(sid, article, verdict, 1.0, False, [])
@@ -1243,9 +1483,9 @@ class StoryAssigner:
             return self._answer(self._resolve(known), article, verdict, 1.0, False, [])
         self._advance(article.published)
         if verdict.kind in ("syndicated", "light_edit") and dup_of is not None:
-            sid = self._article_story.get(dup_of)
+            sid = self._story_id_of(dup_of)
             if sid is not None:
-                story = self._stories[self._resolve(sid)]
+                story = self._story(self._resolve(sid))
                 self._touch(story, article.published, article.outlet)
                 self._link(article.id, story.id)
                 self._follow(dup_of, article, counted=True)
@@ -1269,7 +1509,7 @@ class StoryAssigner:
         # An arrival that merged stories is not also a split: the answer names one change.
         split = None if merged else self._check_split(story)
         if split is not None:
-            story = self._stories[self._article_story[article.id]]
+            story = self._stories[self._resolve(self._article_story[article.id])]
         self._relate(story, ranked[: self.config.max_scored])
         return self._answer(story.id, article, verdict, prob, is_new, merged, split)
 
@@ -1284,6 +1524,7 @@ class StoryAssigner:
             return
         story.members.append(article_id)
         self._member_docs[article_id] = doc
+        self._dirty["m:" + article_id] = None
 
     def _follow(self, target: str, article: Article, counted: bool) -> None:
         """Note a copy, resend or revision of a kept article: it moves with it in a split."""
@@ -1294,6 +1535,7 @@ class StoryAssigner:
             [article.id, article.published, article.outlet, counted]
         )
         self._root[article.id] = root
+        self._dirty["m:" + root] = None
 
     def _seal(self, story: _Story) -> None:
         """Stop checking the story for splits and let go of its articles' vectors."""
@@ -1302,6 +1544,7 @@ class StoryAssigner:
         story.splittable = False
         for article_id in story.members:
             self._member_docs.pop(article_id, None)
+            self._dirty["m:" + article_id] = None
             for follower in self._followers.pop(article_id, ()):
                 self._root.pop(follower[0], None)
         story.members = []
@@ -1345,7 +1588,7 @@ class StoryAssigner:
                 self._touch(story, t, outlet)
             ids.append(follower_id)
         for moved_id in ids:
-            if self._article_story.get(moved_id) != story.id:
+            if self._story_id_of(moved_id) != story.id:
                 self._link(moved_id, story.id)
         return ids
 
@@ -1414,7 +1657,7 @@ class StoryAssigner:
         self._index_story(survivor)
         self._queue(survivor)
         self._union_groups(survivor, gone)
-        self._groups[survivor.group].discard(gone.id)
+        self._group(survivor.group).discard(gone.id)
         self._dirty["g:" + survivor.group] = None
         self._dirty["s:" + survivor.id] = None
         self._dirty["s:" + gone.id] = None
@@ -1427,7 +1670,7 @@ class StoryAssigner:
                 continue
             if story.group == other.group:
                 continue
-            size = len(self._groups[story.group]) + len(self._groups[other.group])
+            size = len(self._group(story.group)) + len(self._group(other.group))
             if size > cfg.max_group_size:
                 continue
             self._union_groups(story, other)
@@ -1436,12 +1679,14 @@ class StoryAssigner:
         """Put the related-story groups of ``a`` and ``b`` together (the older group's id)."""
         if a.group == b.group:
             return
-        ga, gb = self._stories[a.group], self._stories[b.group]
+        ga, gb = self._story(a.group), self._story(b.group)
         keep, gone = (ga, gb) if ga.seq < gb.seq else (gb, ga)
-        moved = self._groups.pop(gone.id)
+        moved = self._group(gone.id)
+        del self._groups[gone.id]
         for sid in moved:
-            self._stories[sid].group = keep.id
-        self._groups.setdefault(keep.id, set()).update(moved)
+            self._story(sid).group = keep.id
+            self._dirty["s:" + sid] = None  # the story's record names its group
+        self._group(keep.id).update(moved)
         self._dirty["g:" + keep.id] = None
         self._dirty["g:" + gone.id] = None
 

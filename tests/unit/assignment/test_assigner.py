@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import math
 
 import orjson
@@ -200,21 +202,46 @@ def test_a_dormant_story_is_found_again_by_its_names_only() -> None:
     assert not any(first.story_id in p for p in assigner._recall.values())
 
 
-def test_a_name_shared_by_too_many_dormant_stories_is_dropped_from_the_recall_index() -> None:
-    cfg = ClusterConfig(
-        dormant_after_seconds=2 * DAY,
-        max_clock_step=EVENT_CLOCK,
-        recall_max_posting=2,
-        join_probability=1.1,
-    )
+def _kingsport_cases(cfg: ClusterConfig) -> StoryAssigner:
+    """Three stories naming Kingsport's police, asleep once a later article came."""
     assigner = StoryAssigner(cfg)
     for i in range(3):
-        a = art(f"k{i}", f"Police in Kingsport said case {i} of Tarsk Vell{i} was closed.", T0 + i)
+        a = art(f"k{i}", f"Kingsport Police said case {i} of Tarsk Vell{i} was closed.", T0 + i)
         assigner.assign(a, orig(a))
     later = art("r0", ROBOT[0], T0 + 10 * DAY)
     assigner.assign(later, orig(later))
-    assert "e:kingsport" in assigner._recall_common
-    assert "e:kingsport" not in assigner._recall
+    return assigner
+
+
+@pytest.mark.parametrize(("cap", "found"), [(2, 0), (3, 1)])
+def test_names_shared_by_too_many_dormant_stories_find_none(cap: int, found: int) -> None:
+    cfg = ClusterConfig(
+        dormant_after_seconds=2 * DAY,
+        max_clock_step=EVENT_CLOCK,
+        recall_max_posting=cap,
+        join_probability=1.1,
+    )
+    assigner = _kingsport_cases(cfg)
+    query = art("q", "Kingsport Police reopened a case.", T0 + 11 * DAY)
+    assert len(assigner._recalled(assigner.represent(query, learn=False))) == found
+
+
+def test_a_story_asleep_past_the_recall_window_is_no_longer_found_by_its_names() -> None:
+    cfg = ClusterConfig(
+        dormant_after_seconds=2 * DAY,
+        max_clock_step=EVENT_CLOCK,
+        recall_seconds=20 * DAY,
+        join_probability=1.1,
+    )
+    assigner = _kingsport_cases(cfg)
+    query = art("q", "Kingsport Police reopened the case of Tarsk Vell1.", T0 + 11 * DAY)
+    doc = assigner.represent(query, learn=False)
+    assert len(assigner._recalled(doc)) == 1
+    much_later = art("r1", ROBOT[0], T0 + 40 * DAY)
+    assigner.assign(much_later, orig(much_later))
+    assert assigner._recalled(doc) == []
+    assert not any("kingsport" in name for name in assigner._recall)
+    assert list(assigner._remembered) == [assigner.story_of("r0")]
 
 
 def test_a_dormant_story_cuts_only_its_long_vectors() -> None:

@@ -228,15 +228,30 @@ def test_a_redelivered_split_is_answered_the_same_before_and_after_a_restore() -
         assert restored.story_of(f"p{i}") == answers[5].split.new_story_id
 
 
-def test_a_restored_story_is_not_split() -> None:
-    # the articles' vectors stay in memory: a story restored from the records is not checked
+def test_a_restored_story_splits_as_the_original_does() -> None:
+    # the kept articles' vectors are records: a restart decides exactly as before
     arts = two_events()
     original = eager()
     for a in arts[:5]:
         original.assign(a, _orig(a))
+    records = [(k, v) for k, v in original.drain_changes() if v is not None]
+    assert sum(k.startswith("m:") for k, _ in records) == 5
     restored = eager()
-    restored.restore([(k, v) for k, v in original.drain_changes() if v is not None])
-    assert original.assign(arts[5], _orig(arts[5])).split is not None
+    restored.restore(records)
+    expected = original.assign(arts[5], _orig(arts[5]))
+    assert expected.split is not None
+    assert restored.assign(arts[5], _orig(arts[5])) == expected
+    assert restored.drain_changes() == original.drain_changes()
+
+
+def test_records_of_an_older_version_without_kept_vectors_are_not_split() -> None:
+    arts = two_events()
+    original = eager()
+    for a in arts[:5]:
+        original.assign(a, _orig(a))
+    records = [(k, v) for k, v in original.drain_changes() if v is not None]
+    restored = eager()
+    restored.restore([(k, v) for k, v in records if not k.startswith("m:")])
     answer = restored.assign(arts[5], _orig(arts[5]))
     assert answer.split is None and answer.story_id == original.story_of("q0")
 
@@ -251,15 +266,22 @@ def test_a_story_outgrowing_the_checked_sizes_lets_go_of_its_vectors() -> None:
     assert assigner._member_docs == {}
 
 
-def test_a_dormant_story_lets_go_of_its_vectors() -> None:
-    cfg = ClusterConfig(join_probability=0.0, dormant_after_seconds=DAY, max_clock_step=math.inf)
+def test_a_dormant_story_keeps_its_vectors_and_splits_when_woken() -> None:
+    cfg = ClusterConfig(
+        join_probability=0.0, split_sizes=(6,), dormant_after_seconds=DAY, max_clock_step=math.inf
+    )
     assigner = StoryAssigner(cfg)
-    for a in two_events()[:3]:
+    arts = two_events()
+    for a in arts[:5]:
         assigner.assign(a, _orig(a))
-    assert set(assigner._member_docs) == {"q0", "p0", "q1"}
     late = _article("late", "A comet was seen over Tarsk.", T0 + 5 * DAY, "z")
     assigner.assign(late, _orig(late))
-    assert set(assigner._member_docs) == {"late"}
+    assert assigner._stories[assigner.story_of("q0")].dormant
+    assert {"q0", "p0", "q1", "p1", "q2", "late"} == set(assigner._member_docs)
+    woken = _article("p2b", STRIKE[2] + NOTE, T0 + 5 * DAY + 60, "p9")
+    answer = assigner.assign(woken, _orig(woken))
+    assert answer.split is not None
+    assert answer.split.article_ids == ["p0", "p1", "p2b"]
 
 
 # ---------------------------------------------------------------------------- downstream
