@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import math
 
 import orjson
+import pytest
 
 from pipeline.assignment.assigner import (
     FEATURE_NAMES,

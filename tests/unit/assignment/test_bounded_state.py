@@ -29,8 +29,13 @@ def stream(n: int = 120) -> list[tuple[Article, DedupVerdict]]:
         text = KINDS[event % 3].format(town=town.capitalize(), name=name)
         t = T0 + event * 2 * DAY + (i % 3) * 3600
         article = Article(
-            id=f"a{i}", url=None, outlet=f"o{i % 5}", title="", text=text + f" Report {i % 3}.",
-            lang="en", published=t,
+            id=f"a{i}",
+            url=None,
+            outlet=f"o{i % 5}",
+            title="",
+            text=text + f" Report {i % 3}.",
+            lang="en",
+            published=t,
         )
         out.append((article, DedupVerdict(article_id=article.id, kind="original")))
         if i % 7 == 0:  # a wire copy of it
@@ -41,7 +46,9 @@ def stream(n: int = 120) -> list[tuple[Article, DedupVerdict]]:
 
 def config() -> ClusterConfig:
     return ClusterConfig(
-        dormant_after_seconds=5 * DAY, max_clock_step=math.inf, recall_seconds=60 * DAY,
+        dormant_after_seconds=5 * DAY,
+        max_clock_step=math.inf,
+        recall_seconds=60 * DAY,
         split_sizes=(4, 8),
     )
 
