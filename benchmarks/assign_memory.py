@@ -85,11 +85,12 @@ def main() -> int:
     args = parser.parse_args()
     from rocksdict import Rdict
 
-    assigner = StoryAssigner()
-    config = assigner.config
     samples: list[tuple[int, float]] = []
     with tempfile.TemporaryDirectory(prefix="assign-memory-") as tmp:
         table = Rdict(str(Path(tmp) / "assign-state"))
+        # as in the worker, the assigner reads back from its table what it let go
+        assigner = StoryAssigner(lookup=table.get)
+        config = assigner.config
         month_end = None
         started = time.perf_counter()
         for n, article in enumerate(stream(args.inputs, args.articles, args.days), 1):
@@ -123,7 +124,7 @@ def main() -> int:
         gc.collect()
         before_restart = rss_mb()
         restart_started = time.perf_counter()
-        restored = StoryAssigner()
+        restored = StoryAssigner(lookup=table.get)
         restored.restore(table.items())
         ready = time.perf_counter() - restart_started
         restored_mb = rss_mb() - before_restart

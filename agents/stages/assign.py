@@ -21,9 +21,14 @@ class AssignAgent:
 
     @staticmethod
     def stage_object(ss: Storystream) -> StatefulStage:
-        """The story assigner, rebuilt from its table after a rebalance."""
+        """The story assigner, rebuilt from its table after a rebalance.
+
+        It reads back from the table what it let go (sleeping stories, old links), so its
+        memory follows the live window of the stream, not its history.
+        """
         config = ss.cluster_config
-        return StatefulStage(lambda: StoryAssigner(config), ss.tables["assign-state"])
+        table = ss.tables["assign-state"]
+        return StatefulStage(lambda: StoryAssigner(config, lookup=table.get), table)
 
     def register(self) -> None:
         self.ss.app.agent(self.ss.topics[ARTICLES_DEDUPED], name="assign")(self.run)

@@ -191,7 +191,7 @@ class ClusterConfig:
     max_clock_step: float = 86400.0
     recall_max_posting: int = 8
     recall_candidates: int = 1
-    recall_seconds: float = 365 * 86400.0
+    recall_seconds: float = 90 * 86400.0
     dormant_terms: int = 0
     title_weight: float = 2.0
     max_body_chars: int = 2000
@@ -1651,6 +1651,8 @@ class StoryAssigner:
         if gone.dormant:
             self._forget(gone)
         gone.merged_into = survivor.id
+        if self._lookup is not None:
+            self._leaving[gone.id] = None
         if survivor.dormant:
             survivor.dormant = False
             self._forget(survivor)
