@@ -447,6 +447,11 @@ class _Doc:
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 
 
+def _link_story(link: str | list[str]) -> str:
+    """The story of an ``a:`` record: the story id, or [story id, kept article it follows]."""
+    return link if isinstance(link, str) else link[0]
+
+
 def _doc_record(doc: _Doc, followers: list[list] | None, cfg: ClusterConfig) -> bytes:
     """A kept article's record (``m:<article>``): what a split check and a rebuild read.
 
@@ -661,11 +666,11 @@ class StoryAssigner:
     ``n`` global counters, ``df:<seq>``/``dp:<page>`` document frequencies (see
     :class:`~pipeline.assignment.doc_freq.DocumentFrequencies`), ``s:<story>`` stories,
     ``g:<group>`` the members of a related-story group (none for a story alone in its own),
-    ``a:<article>`` the story of each article, ``d:<delivery>`` answers already given
-    (while ``answer_memo_seconds`` have not passed).
-    ``m:<article>`` the vectors of an article kept for its story's split checks, with the
-    copies that follow it, so that a restored assigner decides exactly as the one before.
-    A story's going dormant is not written either: the restored watermark decides it again.
+    ``a:<article>`` the story of each article (for a copy of a kept article, ``[story, kept
+    article]``), ``d:<delivery>`` answers already given (while ``answer_memo_seconds`` have
+    not passed), ``m:<article>`` the vectors of an article kept for its story's split checks,
+    with the copies that follow it, so that a restored assigner decides exactly as the one
+    before. A story's going dormant is not written: the restored watermark decides it again.
     """
 
     def __init__(
@@ -836,7 +841,7 @@ class StoryAssigner:
                     continue
                 self._stories[name] = story
             elif kind == "a" and not lazy:
-                self._article_story[name] = orjson.loads(value)
+                self._article_story[name] = _link_story(orjson.loads(value))
             elif kind == "d":
                 self._deliveries[name] = bytes(value)
                 given = orjson.loads(value).get("t")
@@ -867,8 +872,7 @@ class StoryAssigner:
             # a record of a version that kept the vectors in memory only is not splittable
             if story.splittable and (
                 (story.count and not story.members)
-                or (lazy and not self._read_members(story.members))
-                or any(a not in self._member_docs for a in story.members)
+                or (not lazy and any(a not in self._member_docs for a in story.members))
             ):
                 story.splittable = False
                 story.members = []
@@ -910,7 +914,10 @@ class StoryAssigner:
             return None if story is None else story.to_bytes()
         if kind == "a":
             sid = self._article_story.get(name)
-            return None if sid is None else orjson.dumps(sid)
+            if sid is None:
+                return None
+            root = self._root.get(name)
+            return orjson.dumps(sid if root is None else [sid, root])
         if kind == "d":
             return self._deliveries.get(name)
         if kind == "m":
@@ -948,17 +955,20 @@ class StoryAssigner:
         story.dormant = story.merged_into is None
         self._stories[sid] = story
         self._leaving[sid] = None
-        if story.splittable and not self._read_members(story.members):
-            story.splittable, story.members = False, []
         return story
 
     def _read_members(self, members: list[str]) -> bool:
-        """Read back kept articles (``m:`` records); False if one is missing."""
+        """Make sure kept articles are in memory, read back from their ``m:`` records.
+
+        False if one is not a kept article (or is no longer: a record deleted by a change
+        not yet drained counts as gone).
+        """
         docs = self._member_docs
         for article_id in members:
             if article_id in docs:
                 continue
-            payload = self._lookup(f"m:{article_id}") if self._lookup else None
+            key = "m:" + article_id
+            payload = self._lookup(key) if self._lookup and key not in self._dirty else None
             if payload is None:
                 return False
             docs[article_id], followers = _doc_from_record(payload)
@@ -974,8 +984,18 @@ class StoryAssigner:
         if sid is None and self._lookup is not None:
             payload = self._lookup("a:" + article_id)
             if payload is not None:
-                sid = orjson.loads(payload)
+                sid = _link_story(orjson.loads(payload))
         return sid
+
+    def _root_of(self, article_id: str) -> str | None:
+        """The kept article a copy follows (see :meth:`_follow`), read back if it left memory."""
+        root = self._root.get(article_id)
+        if root is None and self._lookup is not None and article_id not in self._article_story:
+            payload = self._lookup("a:" + article_id)
+            if payload is not None:
+                link = orjson.loads(payload)
+                root = None if isinstance(link, str) else link[1]
+        return root
 
     def _group(self, gid: str) -> set[str]:
         """The members of a related-story group, read back if it left memory."""
@@ -988,7 +1008,7 @@ class StoryAssigner:
     def _let_go(self) -> None:
         """After a drain: what is written and no longer live leaves memory (needs ``lookup``).
 
-        Asleep and merged stories go with their kept articles, groups whose stories all went,
+        Asleep and merged stories, the kept articles' vectors, groups whose stories all went,
         and article links older than ``dormant_after_seconds`` of stream time.
         """
         stories, groups = self._stories, self._groups
@@ -997,20 +1017,21 @@ class StoryAssigner:
             if story is None or not (story.dormant or story.merged_into is not None):
                 continue
             del stories[sid]
-            for article_id in story.members:
-                self._member_docs.pop(article_id, None)
-                for follower in self._followers.pop(article_id, ()):
-                    self._root.pop(follower[0], None)
             members = groups.get(story.group)
             if members is not None and not any(m in stories for m in members):
                 del groups[story.group]
             if story.group != sid and sid in groups and not any(m in stories for m in groups[sid]):
                 del groups[sid]
         self._leaving.clear()
+        # kept articles are read back for a split check or a copy that follows one
+        self._member_docs.clear()
+        self._followers.clear()
         limit = self._clock - self.config.dormant_after_seconds
         links = self._links
         while links and links[0][0] < limit:
-            self._article_story.pop(links.popleft()[1], None)
+            article_id = links.popleft()[1]
+            self._article_story.pop(article_id, None)
+            self._root.pop(article_id, None)
 
     def document_frequency(self, term: str) -> int:
         """Number of articles seen with ``term`` (entity keys start with ``"e:"``)."""
@@ -1528,8 +1549,8 @@ class StoryAssigner:
 
     def _follow(self, target: str, article: Article, counted: bool) -> None:
         """Note a copy, resend or revision of a kept article: it moves with it in a split."""
-        root = self._root.get(target, target)
-        if root not in self._member_docs:
+        root = self._root_of(target) or target
+        if not self._read_members([root]):  # not a kept article
             return
         self._followers.setdefault(root, []).append(
             [article.id, article.published, article.outlet, counted]
@@ -1553,6 +1574,9 @@ class StoryAssigner:
         """Split the story when it has just reached a checked size and tells two events."""
         cfg = self.config
         if not story.splittable or len(story.members) not in cfg.split_sizes:
+            return None
+        if not self._read_members(story.members):  # records of a version without them
+            self._seal(story)
             return None
         docs = self._member_docs
         kept = [docs[a] for a in story.members]

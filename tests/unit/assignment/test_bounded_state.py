@@ -106,3 +106,33 @@ def test_a_restart_with_a_lookup_holds_only_what_is_live_and_goes_on_as_before()
     assert len(restarted._stories) < sum(k.startswith("s:") for k in table) / 3
     assert restarted._article_story == {}
     assert replay(restarted, items[half:], table) == expected[half:]
+
+
+def test_with_a_lookup_a_split_moves_the_same_articles_and_copies() -> None:
+    from tests.unit.assignment.test_splits import two_events
+
+    items: list[tuple[Article, DedupVerdict]] = []
+    for article in two_events():
+        items.append((article, DedupVerdict(article_id=article.id, kind="original")))
+        if article.id == "p0":  # a copy of a strike report, and a copy of that copy
+            copy = dataclasses.replace(article, id="p0c", outlet="wire")
+            items.append((copy, DedupVerdict("p0c", "syndicated", duplicate_of="p0")))
+            again = dataclasses.replace(article, id="p0cc", outlet="wire2")
+            items.append((again, DedupVerdict("p0cc", "syndicated", duplicate_of="p0c")))
+    cfg = ClusterConfig(join_probability=0.0, split_sizes=(6, 12))
+    expected = replay(StoryAssigner(cfg), items)
+    splits = [a.split for a in expected if a.split is not None]
+    assert len(splits) == 1 and set(splits[0].article_ids) >= {"p0", "p0c", "p0cc"}
+    for every in (1, 2, 5):
+        table: dict[str, bytes] = {}
+        bounded = StoryAssigner(cfg, lookup=table.get)
+        answers = []
+        for n, (article, verdict) in enumerate(items, 1):
+            answers.append(bounded.assign(article, verdict, delivery=f"d{article.id}"))
+            if n % every == 0:
+                for key, value in bounded.drain_changes():
+                    if value is None:
+                        table.pop(key, None)
+                    else:
+                        table[key] = value
+        assert answers == expected
