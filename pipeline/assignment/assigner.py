@@ -868,6 +868,7 @@ class StoryAssigner:
                 stories[sid].group = gid
             if lazy and live:
                 self._groups[gid] = set(members)
+        asleep_before = self._clock - self.config.dormant_after_seconds
         for story in sorted(stories.values(), key=lambda s: s.seq):
             # a record of a version that kept the vectors in memory only is not splittable
             if story.splittable and (
@@ -880,10 +881,14 @@ class StoryAssigner:
                 story.seen = self._clock - max(0.0, self._watermark - story.last)
             if story.merged_into is None:
                 self._groups.setdefault(story.group, set()).add(story.id)
-            if story.merged_into is None and not story.dormant:
+            if story.merged_into is not None:
+                continue
+            if not story.dormant and story.seen >= asleep_before:
                 self._index_story(story)
                 self._queue(story)
-            elif story.merged_into is None:
+            else:  # asleep (going to sleep writes no record: the clock tells)
+                story.dormant = True
+                self._compact(story)
                 sleeping.append(story)
         # back in the recall index, in the order they went to sleep (about when they did)
         after = self.config.dormant_after_seconds
