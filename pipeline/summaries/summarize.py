@@ -912,6 +912,8 @@ def _title_clauses(title: str, max_words: int) -> list[str]:
             continue  # "At least 12 ..." without its "At" is a fragment
         part = " ".join(lead_words)
         part = part.strip(" .,'\"‘’“”")
+        if part and part.split()[-1].lower() in _VERBS | _EDGE_WORDS:
+            continue  # "PM Takaichi met" is cut before its object
         if 3 <= len(part.split()) <= max_words and part not in out:
             out.append(part)
     return out

@@ -596,3 +596,9 @@ def test_what_the_leads_corroborate_gains_on_body_text_the_term_counts_favour():
         return float(m.score[lead] - m.score[body])
 
     assert gap(SummaryConfig()) > gap(SummaryConfig(lead_weight=0.0)) + 0.02
+
+
+def test_a_title_clause_cut_before_its_object_is_no_heading():
+    clauses = summarize._title_clauses("PM Takaichi met with President Lee in Nara", 8)
+    assert "PM Takaichi met" not in clauses
+    assert "President Lee in Nara" in clauses
