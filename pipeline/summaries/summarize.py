@@ -55,11 +55,20 @@ class SummaryConfig:
         mmr_lambda: relevance versus novelty trade-off in maximal marginal relevance.
         coverage_weight: weight of the story terms (by how many articles use them) a sentence
             adds to the selection, per square root of its length.
+        coverage_power: a term's coverage value is the share of articles using it to this
+            power: the higher, the more the terms nearly every article uses dominate.
         redundancy_threshold: two selected sentences are never more similar than this.
         centroid_terms: the story centroid keeps this many top-weighted terms.
+        lead_sentences: an article's lead is its first this many clean sentences.
+        lead_weight: share of a sentence's relevance that is its closeness to what the
+            articles' leads say (each article's lead one vote): the facts outlets corroborate
+            where they put what matters most; the rest is closeness to the story centroid.
         position_weight: bonus for sentences early in their article (news leads).
         support_weight: bonus for sentences many articles report.
-        recency_weight: bonus for sentences from the newest articles.
+        recency_weight: bonus for sentences from the newest articles. Off by default: a
+            newer report already replaces an older one where it changes a figure or fulfils
+            an announcement (supersession), and the newest articles' other sentences are
+            more often background than the story's corroborated facts.
         quote_penalty: malus for sentences opening with a direct quotation.
         anaphora_penalty: malus for sentences opening with a pronoun or "This"/"But", which
             lean on a sentence the summary may not carry.
@@ -93,13 +102,16 @@ class SummaryConfig:
     topic_similarity: float = 0.12
     min_sentence_words: int = 6
     max_sentence_words: int = 55
-    mmr_lambda: float = 0.7
-    coverage_weight: float = 0.3
-    redundancy_threshold: float = 0.4
+    mmr_lambda: float = 0.65
+    coverage_weight: float = 0.4
+    coverage_power: float = 3.0
+    redundancy_threshold: float = 0.35
     centroid_terms: int = 100
+    lead_sentences: int = 2
+    lead_weight: float = 0.3
     position_weight: float = 0.35
     support_weight: float = 0.3
-    recency_weight: float = 0.2
+    recency_weight: float = 0.0
     quote_penalty: float = 0.3
     anaphora_penalty: float = 0.1
     cite_similarity: float = 0.35
@@ -501,6 +513,25 @@ class _Model:
         norm = np.linalg.norm(weight)
         return weight / norm if norm else weight
 
+    def lead_centroid(self) -> np.ndarray:
+        """What the articles' leads say: the sum of each article's unit lead vector (its first
+        ``lead_sentences`` sentences), so a term counts once per article whose lead has it."""
+        lead = np.flatnonzero(
+            np.array([s.pos < self.cfg.lead_sentences for s in self.sents], dtype=bool)
+        )
+        if not len(lead):
+            return np.zeros(len(self.vocab))
+        by_doc = sparse.csr_matrix(
+            (np.ones(len(lead)), (self.doc_of[lead], lead)),
+            shape=(len(self.docs), len(self.sents)),
+        )
+        per_doc = by_doc @ self.x
+        norms = np.sqrt(np.asarray(per_doc.multiply(per_doc).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        total = np.asarray(per_doc.multiply(1.0 / norms[:, np.newaxis]).sum(axis=0)).ravel()
+        norm = np.linalg.norm(total)
+        return total / norm if norm else total
+
     def rank(self) -> list[int]:
         """Sentence indices, best first, with the scores kept in ``self.score``."""
         n = len(self.sents)
@@ -509,6 +540,8 @@ class _Model:
             return []
         cfg = self.cfg
         rel = self.x @ self.centroid()
+        if cfg.lead_weight:
+            rel = (1 - cfg.lead_weight) * rel + cfg.lead_weight * (self.x @ self.lead_centroid())
         top = rel.max() or 1.0
         rel = rel / top
         pos = np.array([s.pos for s in self.sents], dtype=np.float64)
@@ -586,7 +619,7 @@ class _Model:
         score = self.score
         lo, hi = float(score[candidates].min()), float(score[candidates].max())
         norm = (score - lo) / (hi - lo) if hi > lo else np.ones(n)
-        weight = (self.doc_df / max(len(self.docs), 1)) ** 2
+        weight = (self.doc_df / max(len(self.docs), 1)) ** cfg.coverage_power
         binary = self.x.copy()
         binary.data[:] = 1.0
         root_len = np.sqrt(np.array([s.n_words for s in self.sents], dtype=np.float64))
@@ -844,7 +877,14 @@ class _Model:
         texts = [surface[k].most_common(1)[0][0] for k in picked]
         head = " and ".join(texts)
         if len(head.split()) < 2 or head.lower() in taken:
-            head = _trim(self.sents[group[0]].text, max_words)
+            # A heading never ends on a bare figure ("The dam was built in 1962"), nor on the
+            # function or edge words before it.
+            ws = _trim(self.sents[group[0]].text, max_words).split()
+            while len(ws) > 2 and (
+                ws[-1][:1].isdigit() or ws[-1].lower() in STOPWORDS or ws[-1].lower() in _EDGE_WORDS
+            ):
+                ws.pop()
+            head = " ".join(ws)
         return head
 
 
@@ -872,6 +912,8 @@ def _title_clauses(title: str, max_words: int) -> list[str]:
             continue  # "At least 12 ..." without its "At" is a fragment
         part = " ".join(lead_words)
         part = part.strip(" .,'\"‘’“”")
+        if part and part.split()[-1].lower() in _VERBS | _EDGE_WORDS:
+            continue  # "PM Takaichi met" is cut before its object
         if 3 <= len(part.split()) <= max_words and part not in out:
             out.append(part)
     return out

@@ -538,3 +538,67 @@ def test_a_figure_most_outlets_contradict_is_a_minority_report():
     assert [source[n] for n in reports[0].citations] == ["f4"]
     # The figure most outlets give is never reported as the minority's.
     assert not any("12 people" in m.text for m in update.minority_reports)
+
+
+# Three outlets lead with the same event in their own words; their bodies repeat the
+# council's storm repairs, which the story's term counts also weigh.
+LEADS = (
+    "Flood water cut the coastal railway near Marlow on Friday, stranding two thousand "
+    "commuters overnight.",
+    "Two thousand commuters were stranded overnight after flood water cut the coastal "
+    "railway near Marlow.",
+    "The coastal railway near Marlow was cut by flood water on Friday, leaving commuters "
+    "stranded overnight.",
+)
+BODIES = (
+    "The storm council said storm repairs to council roads and storm drains would take "
+    "the council weeks.",
+    "Council crews began storm repairs on council roads while the storm council met again.",
+    "The storm council asked the council for storm repairs money for council roads and drains.",
+)
+
+
+def lead_story():
+    rows = [
+        (f"m{i}", f"Outlet {i}", f"Marlow report {i}", i,
+         f"{LEADS[i]}\n{BODIES[i]}\n{BODIES[(i + 1) % 3]}")
+        for i in range(3)
+    ]
+    return members(rows, copies=())
+
+
+def model_of(ms, cfg):
+    docs, _ = summarize._documents(ms)
+    sents = summarize._sentences(docs, cfg)
+    model = summarize._Model(docs, sents, cfg)
+    model.rank()
+    return model, sents
+
+
+def test_the_lead_centroid_counts_each_articles_lead_once_and_ignores_bodies():
+    model, _ = model_of(lead_story(), SummaryConfig(lead_sentences=1))
+    centroid = model.lead_centroid()
+    weight = {t: centroid[i] for t, i in model.vocab.items()}
+    assert weight["council"] == 0.0 and weight["repair"] == 0.0  # body words only
+    # "railway" opens all three leads, "friday" two of them: more leads, more weight.
+    assert weight["railway"] > weight["friday"] > 0.0
+
+
+def test_what_the_leads_corroborate_gains_on_body_text_the_term_counts_favour():
+    model, sents = model_of(lead_story(), SummaryConfig())
+    at = {(s.doc, s.pos): s.idx for s in sents}
+    lead, body = at[(0, 0)], at[(2, 2)]  # the first article's lead, a council sentence
+    by_leads = model.x @ model.lead_centroid()
+    assert by_leads[lead] > by_leads[body]
+
+    def gap(cfg):
+        m, _ = model_of(lead_story(), cfg)
+        return float(m.score[lead] - m.score[body])
+
+    assert gap(SummaryConfig()) > gap(SummaryConfig(lead_weight=0.0)) + 0.02
+
+
+def test_a_title_clause_cut_before_its_object_is_no_heading():
+    clauses = summarize._title_clauses("PM Takaichi met with President Lee in Nara", 8)
+    assert "PM Takaichi met" not in clauses
+    assert "President Lee in Nara" in clauses
