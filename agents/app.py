@@ -15,6 +15,7 @@ from agents.faust_app import (
     app_config,
     bound_fetch_wait,
     keep_unprocessed_unacked,
+    store_options,
 )
 from agents.fetch_guard import hand_back_undelivered_records
 from agents.health import BrokerHealth
@@ -95,7 +96,12 @@ def build_app(
     # bytes values get the raw codec: the stages' own encodings are stored as they are.
     tables = {
         name: app.Table(
-            name, default=None, partitions=partitions[kind], key_type=str, value_type=bytes
+            name,
+            default=None,
+            partitions=partitions[kind],
+            key_type=str,
+            value_type=bytes,
+            options=store_options(settings),
         )
         for name, kind in TABLES
     }

@@ -122,6 +122,23 @@ def app_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
+def store_options(settings: Settings) -> dict[str, Any]:
+    """Options of each table's store: a bounded RocksDB cache and write buffer.
+
+    The store's defaults (a 2 GiB block cache and three 64 MiB write buffers per table
+    partition) would let a long-running worker's memory grow with the history it reads back.
+    The in-memory store ignores them.
+    """
+    if not settings.store_url.startswith("rocksdb"):
+        return {}
+    mib = 1 << 20
+    return {
+        "block_cache_size": settings.table_cache_mb * mib,
+        "write_buffer_size": settings.table_write_buffer_mb * mib,
+        "max_write_buffer_number": 2,
+    }
+
+
 def bound_fetch_wait(app: faust.App, seconds: float) -> None:
     """Let a fetch wait at most ``seconds`` for new records (faust fixes it at 1.5 s).
 

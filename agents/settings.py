@@ -68,6 +68,8 @@ class Settings:
     summary_debounce_seconds: float = 1.0
     fetch_wait_seconds: float | None = None
     summary_max_wait_seconds: float = 10.0
+    table_cache_mb: int = 32
+    table_write_buffer_mb: int = 16
     dedup_window_days: float | None = None
     story_dormant_days: float | None = None
     max_body_bytes: int = 2_000_000
@@ -153,6 +155,17 @@ class Settings:
             "summary_debounce_seconds",
             "Seconds without a new article after which a story's summary is refreshed (one "
             "update per burst).",
+        ),
+        Setting(
+            "STORYSTREAM_TABLE_CACHE_MB",
+            "table_cache_mb",
+            "RocksDB block cache of each table partition, in MiB (the store's own default is "
+            "2 GiB each: the assign stage reads its sleeping stories back through it).",
+        ),
+        Setting(
+            "STORYSTREAM_TABLE_WRITE_BUFFER_MB",
+            "table_write_buffer_mb",
+            "RocksDB write buffer of each table partition, in MiB (two at most are held).",
         ),
         Setting(
             "STORYSTREAM_SUMMARY_MAX_WAIT",

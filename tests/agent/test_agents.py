@@ -215,3 +215,14 @@ async def test_summarize_agent_publishes_a_new_story_at_once_then_one_update_per
     assert updates[0].status_line == "Updated (1 article)"
     assert updates[-1].status_line == "Updated (5 articles)"
     assert [u.version for u in updates] == list(range(1, len(updates) + 1))
+
+
+def test_table_stores_get_a_bounded_rocksdb_cache_and_write_buffer() -> None:
+    from faust.stores.rocksdb import RocksDBOptions
+
+    from agents.faust_app import store_options
+
+    assert store_options(Settings(store_url="memory://")) == {}
+    options = RocksDBOptions(**store_options(Settings(store_url="rocksdb://", table_cache_mb=8)))
+    assert options.block_cache_size == 8 * 2**20
+    assert options.write_buffer_size == 16 * 2**20 and options.max_write_buffer_number == 2
