@@ -6,10 +6,12 @@ The stream repeats the given corpora with fresh ids and varied wording (every re
 renames the people and places its articles name and shifts their numbers, so repetitions are
 new stories, not copies), spread evenly over ``--days`` of event time. Articles are made one
 at a time, never held, and the assigner's state records are written to a RocksDB store on
-disk as the worker's table would be. At the end of every 30-day month of event time the
+disk with the worker's table options, as the worker's table would be; the assigner reads back
+from it what it let go, as in the worker. At the end of every 30-day month of event time the
 process's resident memory is sampled; growth from month 3 to the end is reported. Then a
-fresh assigner is restored from the store, as a restarted worker is, and the time until it is
-ready and its memory are reported.
+fresh assigner is restored from the store, as a restarted worker is: the time until it is
+ready, and the memory a restore allocates and keeps (traced). ``--articles`` at three months
+of the stream gives the state a restart holds at month 3.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import resource
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -75,6 +79,56 @@ def stream(paths: list[Path], total: int, days: float) -> Iterator[Article]:
         yield article_from_row(row)
 
 
+def open_store(path: Path) -> Any:
+    """A RocksDB store with the worker's table options (see ``agents.faust_app``)."""
+    from rocksdict import BlockBasedOptions, Cache, Options, Rdict
+
+    from agents.faust_app import store_options
+    from agents.settings import Settings
+
+    wanted = store_options(Settings())
+    options = Options()
+    options.create_if_missing(True)
+    options.set_write_buffer_size(wanted["write_buffer_size"])
+    options.set_max_write_buffer_number(wanted["max_write_buffer_number"])
+    table_options = BlockBasedOptions()
+    table_options.set_block_cache(Cache(wanted["block_cache_size"]))
+    options.set_block_based_table_factory(table_options)
+    return Rdict(str(path), options=options)
+
+
+def drain(assigner: StoryAssigner, table: Any) -> None:
+    """Write the assigner's pending state records to the store, as the worker's flush does."""
+    for key, value in assigner.drain_changes():
+        if value is None:
+            table.delete(key)
+        else:
+            table[key] = value
+
+
+def restored_state(table: Any) -> tuple[float, float]:
+    """Seconds for a fresh assigner to restore from the store, and the MB it then holds.
+
+    The memory is what a second restore allocates and keeps, traced (resident memory would
+    hide it where it reuses what the process freed before).
+    """
+    gc.collect()
+    started = time.perf_counter()
+    restored = StoryAssigner(lookup=table.get)
+    restored.restore(table.items())
+    seconds = time.perf_counter() - started
+    del restored
+    gc.collect()
+    tracemalloc.start()
+    restored = StoryAssigner(lookup=table.get)
+    restored.restore(table.items())
+    held = tracemalloc.get_traced_memory()[0] / 2**20
+    tracemalloc.stop()
+    del restored
+    gc.collect()
+    return seconds, held
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("inputs", type=Path, nargs="+")
@@ -83,11 +137,9 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=200, help="articles between state writes")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    from rocksdict import Rdict
-
     samples: list[tuple[int, float]] = []
     with tempfile.TemporaryDirectory(prefix="assign-memory-") as tmp:
-        table = Rdict(str(Path(tmp) / "assign-state"))
+        table = open_store(Path(tmp) / "assign-state")
         # as in the worker, the assigner reads back from its table what it let go
         assigner = StoryAssigner(lookup=table.get)
         config = assigner.config
@@ -99,11 +151,7 @@ def main() -> int:
             verdict = DedupVerdict(article_id=article.id, kind="original")
             assigner.assign(article, verdict, f"m:{n}", terms=article_terms(article, config))
             if n % args.batch == 0:
-                for key, value in assigner.drain_changes():
-                    if value is None:
-                        table.delete(key)
-                    else:
-                        table[key] = value
+                drain(assigner, table)
             if article.published >= month_end:
                 gc.collect()
                 samples.append((n, rss_mb()))
@@ -113,21 +161,12 @@ def main() -> int:
                         f"month {len(samples):3d}: {n:8d} articles, {samples[-1][1]:8.0f} MB",
                         flush=True,
                     )
-        for key, value in assigner.drain_changes():
-            if value is None:
-                table.delete(key)
-            else:
-                table[key] = value
+        drain(assigner, table)
         seconds = time.perf_counter() - started
         final = rss_mb()
         del assigner
         gc.collect()
-        before_restart = rss_mb()
-        restart_started = time.perf_counter()
-        restored = StoryAssigner(lookup=table.get)
-        restored.restore(table.items())
-        ready = time.perf_counter() - restart_started
-        restored_mb = rss_mb() - before_restart
+        ready, restored_mb = restored_state(table)
         table.close()
     month3 = samples[2][1] if len(samples) >= 3 else float("nan")
     result = {
