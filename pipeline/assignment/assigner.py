@@ -805,12 +805,10 @@ class StoryAssigner:
         table and are read back when needed, so a restart holds the live window only.
         """
         lazy = self._lookup is not None
-        limit = -math.inf
         if lazy:
             counters = self._lookup("n")
             if counters is not None:
                 self._read_counters(counters)
-                limit = self._clock - self.config.dormant_after_seconds
         else:
             latest: dict[str, bytes | None] = {}
             for key, value in items:
@@ -828,13 +826,7 @@ class StoryAssigner:
                 pass
             elif kind == "s":
                 story = _Story.from_bytes(value)
-                if lazy and story.seen is None:  # an older record: its idle time in event time
-                    story.seen = self._clock - max(0.0, self._watermark - story.last)
-                if lazy and (
-                    story.merged_into is not None
-                    or story.dormant
-                    or (story.seen is not None and story.seen < limit)
-                ):
+                if lazy and (story.merged_into is not None or self._asleep_on_restore(story)):
                     if story.merged_into is None:
                         story.dormant = True
                         sleeping.append(story)
@@ -851,12 +843,7 @@ class StoryAssigner:
             elif kind == "g":
                 groups[name] = orjson.loads(value)
             elif kind == "m" and not lazy:
-                doc, followers = _doc_from_record(value)
-                self._member_docs[name] = doc
-                if followers:
-                    self._followers[name] = followers
-                    for follower in followers:
-                        self._root[follower[0]] = name
+                self._hold_member(name, value)
         self._df.finish_restore()
         heapq.heapify(self._memo_expiry)
         stories = self._stories
@@ -868,7 +855,6 @@ class StoryAssigner:
                 stories[sid].group = gid
             if lazy and live:
                 self._groups[gid] = set(members)
-        asleep_before = self._clock - self.config.dormant_after_seconds
         for story in sorted(stories.values(), key=lambda s: s.seq):
             # a record of a version that kept the vectors in memory only is not splittable
             if story.splittable and (
@@ -877,16 +863,14 @@ class StoryAssigner:
             ):
                 story.splittable = False
                 story.members = []
-            if story.seen is None:  # an older record: its idle time in event time
-                story.seen = self._clock - max(0.0, self._watermark - story.last)
             if story.merged_into is None:
                 self._groups.setdefault(story.group, set()).add(story.id)
             if story.merged_into is not None:
                 continue
-            if not story.dormant and story.seen >= asleep_before:
+            if not self._asleep_on_restore(story):
                 self._index_story(story)
                 self._queue(story)
-            else:  # asleep (going to sleep writes no record: the clock tells)
+            else:
                 story.dormant = True
                 self._compact(story)
                 sleeping.append(story)
@@ -896,6 +880,13 @@ class StoryAssigner:
             if story.seen + after >= self._clock - self.config.recall_seconds:
                 self._remember(story, story.seen + after)
         self._watermark_moved()
+
+    def _asleep_on_restore(self, story: _Story) -> bool:
+        """Whether a restored story sleeps: its record says so, or the restored clock does
+        (going to sleep writes no record)."""
+        if story.seen is None:  # an older record: its idle time in event time
+            story.seen = self._clock - max(0.0, self._watermark - story.last)
+        return story.dormant or story.seen < self._clock - self.config.dormant_after_seconds
 
     def _read_counters(self, payload: bytes) -> None:
         """The ``n`` record: articles seen, stories opened, watermark and stream clock."""
@@ -976,31 +967,37 @@ class StoryAssigner:
             payload = self._lookup(key) if self._lookup and key not in self._dirty else None
             if payload is None:
                 return False
-            docs[article_id], followers = _doc_from_record(payload)
-            if followers:
-                self._followers[article_id] = followers
-                for follower in followers:
-                    self._root[follower[0]] = article_id
+            self._hold_member(article_id, payload)
         return True
+
+    def _hold_member(self, article_id: str, payload: bytes) -> None:
+        """Put a kept article, from its ``m:`` record, in memory with the copies following it."""
+        self._member_docs[article_id], followers = _doc_from_record(payload)
+        if followers:
+            self._followers[article_id] = followers
+            for follower in followers:
+                self._root[follower[0]] = article_id
 
     def _story_id_of(self, article_id: str) -> str | None:
         """The story an article was linked to (unresolved), read back if it left memory."""
         sid = self._article_story.get(article_id)
-        if sid is None and self._lookup is not None:
-            payload = self._lookup("a:" + article_id)
-            if payload is not None:
-                sid = _link_story(orjson.loads(payload))
+        if sid is None:
+            link = self._read_link(article_id)
+            sid = None if link is None else _link_story(link)
         return sid
 
     def _root_of(self, article_id: str) -> str | None:
         """The kept article a copy follows (see :meth:`_follow`), read back if it left memory."""
         root = self._root.get(article_id)
-        if root is None and self._lookup is not None and article_id not in self._article_story:
-            payload = self._lookup("a:" + article_id)
-            if payload is not None:
-                link = orjson.loads(payload)
-                root = None if isinstance(link, str) else link[1]
+        if root is None and article_id not in self._article_story:
+            link = self._read_link(article_id)
+            root = None if link is None or isinstance(link, str) else link[1]
         return root
+
+    def _read_link(self, article_id: str) -> str | list[str] | None:
+        """An article's ``a:`` record read back from the table (None without one)."""
+        payload = self._lookup("a:" + article_id) if self._lookup is not None else None
+        return None if payload is None else orjson.loads(payload)
 
     def _group(self, gid: str) -> set[str]:
         """The members of a related-story group, read back if it left memory."""
@@ -1324,11 +1321,8 @@ class StoryAssigner:
             elif len(postings) <= cap:
                 postings[story.id] = story.seq
 
-    def _forget(self, story: _Story) -> None:
-        """Take a story that wakes (or is merged) out of the recall index."""
-        self._forget_names(story.id)
-
-    def _forget_names(self, sid: str) -> None:
+    def _forget(self, sid: str) -> None:
+        """Take a story that wakes (or is merged, or slept too long) out of the recall index."""
         remembered = self._remembered.pop(sid, None)
         if remembered is None:
             return
@@ -1348,7 +1342,7 @@ class StoryAssigner:
             since, sid = queue.popleft()
             remembered = self._remembered.get(sid)
             if remembered is not None and remembered[0] == since:
-                self._forget_names(sid)
+                self._forget(sid)
 
     def _compact(self, story: _Story) -> None:
         """Shrink a dormant story's long vectors: it only needs them again if a copy wakes it.
@@ -1452,7 +1446,7 @@ class StoryAssigner:
             story.outlets[outlet] = t if prev is None else max(prev, t)
         if story.dormant:
             story.dormant = False
-            self._forget(story)
+            self._forget(story.id)
             self._index_story(story)
         self._queue(story)
         self._dirty["s:" + story.id] = None
@@ -1678,13 +1672,13 @@ class StoryAssigner:
         survivor.indexed.extend(extra)
         self._unindex_story(gone)
         if gone.dormant:
-            self._forget(gone)
+            self._forget(gone.id)
         gone.merged_into = survivor.id
         if self._lookup is not None:
             self._leaving[gone.id] = None
         if survivor.dormant:
             survivor.dormant = False
-            self._forget(survivor)
+            self._forget(survivor.id)
         self._index_story(survivor)
         self._queue(survivor)
         self._union_groups(survivor, gone)
