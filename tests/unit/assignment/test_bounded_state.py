@@ -53,19 +53,28 @@ def config() -> ClusterConfig:
     )
 
 
+def write(assigner: StoryAssigner, table: dict | None) -> None:
+    """Drain the assigner's records into ``table`` (if any), as the worker's flush does."""
+    for key, value in assigner.drain_changes():
+        if table is not None:
+            if value is None:
+                table.pop(key, None)
+            else:
+                table[key] = value
+
+
 def replay(
-    assigner: StoryAssigner, items: list[tuple[Article, DedupVerdict]], table: dict | None = None
+    assigner: StoryAssigner,
+    items: list[tuple[Article, DedupVerdict]],
+    table: dict | None = None,
+    every: int = 5,
 ) -> list[StoryAssignment]:
+    """The answers to ``items``, the records drained after every ``every`` articles."""
     answers = []
-    for n, (article, verdict) in enumerate(items):
+    for n, (article, verdict) in enumerate(items, 1):
         answers.append(assigner.assign(article, verdict, delivery=f"d{article.id}"))
-        if n % 5 == 4:
-            for key, value in assigner.drain_changes():
-                if table is not None:
-                    if value is None:
-                        table.pop(key, None)
-                    else:
-                        table[key] = value
+        if n % every == 0:
+            write(assigner, table)
     return answers
 
 
@@ -96,11 +105,7 @@ def test_a_restart_with_a_lookup_holds_only_what_is_live_and_goes_on_as_before()
     table: dict[str, bytes] = {}
     first = StoryAssigner(config(), lookup=table.get)
     replay(first, items[:half], table)
-    for key, value in first.drain_changes():
-        if value is None:
-            table.pop(key, None)
-        else:
-            table[key] = value
+    write(first, table)
     restarted = StoryAssigner(config(), lookup=table.get)
     restarted.restore(table.items())
     assert len(restarted._stories) < sum(k.startswith("s:") for k in table) / 3
@@ -126,13 +131,4 @@ def test_with_a_lookup_a_split_moves_the_same_articles_and_copies() -> None:
     for every in (1, 2, 5):
         table: dict[str, bytes] = {}
         bounded = StoryAssigner(cfg, lookup=table.get)
-        answers = []
-        for n, (article, verdict) in enumerate(items, 1):
-            answers.append(bounded.assign(article, verdict, delivery=f"d{article.id}"))
-            if n % every == 0:
-                for key, value in bounded.drain_changes():
-                    if value is None:
-                        table.pop(key, None)
-                    else:
-                        table[key] = value
-        assert answers == expected
+        assert replay(bounded, items, table, every) == expected
