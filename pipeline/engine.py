@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -194,21 +195,6 @@ class Engine:
         return updates
 
 
-def summarize_story_with(config: SummaryConfig):
+def summarize_story_with(config: SummaryConfig) -> Callable[..., StoryUpdate]:
     """``summarize_story`` bound to a configuration, in the shape the story book calls."""
-
-    def run(
-        story_id, members, *, version, previous, related, now, citations=None
-    ) -> StoryUpdate:
-        return summarize_story(
-            story_id,
-            members,
-            version=version,
-            previous=previous,
-            related=related,
-            now=now,
-            config=config,
-            citations=citations,
-        )
-
-    return run
+    return partial(summarize_story, config=config)
