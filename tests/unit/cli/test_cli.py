@@ -148,13 +148,18 @@ def test_bench_reports_both_stages(tmp_path: Path):
     assert all(r["articles"] == 6 and r["articles_per_s_wall"] > 0 for r in rows)
 
 
-def _one_error_line(result) -> str:
+def _error_line(code: int, stderr: str, output: str) -> str:
     """The single ``error: ...`` line a failed command printed (and no traceback)."""
-    assert result.exit_code != 0, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
+    assert code != 0, output
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
     assert lines[0].startswith("error: ")
     return lines[0]
+
+
+def _one_error_line(result) -> str:
+    """:func:`_error_line` of a command run in process."""
+    return _error_line(result.exit_code, result.stderr, result.output)
 
 
 def test_eval_skips_a_malformed_line_naming_its_number(tmp_path: Path):
@@ -224,11 +229,8 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 
 
 def _single_error(proc: subprocess.CompletedProcess) -> str:
-    assert proc.returncode != 0, proc.stdout + proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("error: ")
-    return lines[0]
+    """:func:`_error_line` of a command run as its own process."""
+    return _error_line(proc.returncode, proc.stderr, proc.stdout + proc.stderr)
 
 
 def test_ingest_without_a_broker_is_one_line(tmp_path: Path):
