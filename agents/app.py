@@ -14,6 +14,7 @@ from agents.faust_app import (
     StorystreamApp,
     app_config,
     bound_fetch_wait,
+    fetched_highwaters,
     keep_unprocessed_unacked,
     store_options,
 )
@@ -70,6 +71,8 @@ def build_app(
     app = StorystreamApp(settings.app_id, **{**app_config(settings), **faust_overrides})
     keep_unprocessed_unacked(app)
     bound_fetch_wait(app, settings.fetch_wait)
+    if settings.embedded:
+        fetched_highwaters(app, bootstrap_of(settings.broker_url))
     hand_back_undelivered_records(app)
 
     dedup_parts, story_parts = settings.dedup_partitions, settings.story_partitions
@@ -123,7 +126,9 @@ def build_app(
             else ClusterConfig(dormant_after_seconds=settings.story_dormant_days * DAY)
         ),
         summary_config=SummaryConfig(),
-        group_offsets=GroupOffsets(bootstrap_of(settings.broker_url), settings.app_id),
+        group_offsets=GroupOffsets(
+            bootstrap_of(settings.broker_url), settings.app_id, fetched_ends=settings.embedded
+        ),
         broker_health=BrokerHealth(bootstrap_of(settings.broker_url)),
     )
     app.service(ss.broker_health)

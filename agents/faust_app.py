@@ -9,7 +9,9 @@ from typing import Any
 
 import faust
 import faust.streams
+from aiokafka import TopicPartition
 
+from agents.offsets import fetched_end_offsets
 from agents.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -112,9 +114,9 @@ def app_config(settings: Settings) -> dict[str, Any]:
             broker_session_timeout=3.0,
             broker_heartbeat_interval=0.5,
             broker_rebalance_timeout=2.0,
-            # One record per produce request: with several, the embedded broker's answers
-            # give offsets that RocksDB tables then find past the changelog's end.
-            producer_max_batch_size=1,
+            # Produce requests carry batches of records (no linger: a batch is what gathered
+            # while the previous request was on its way); the broker's end offsets are
+            # confirmed by fetch for them (fetched_highwaters).
             producer_linger=0.0,
             broker_commit_every=100,
             broker_commit_interval=0.5,
@@ -160,6 +162,36 @@ def bound_fetch_wait(app: faust.App, seconds: float) -> None:
             return client
 
         thread._create_worker_consumer = create_with_wait
+        return consumer
+
+    app._new_consumer = make_consumer
+
+
+def fetched_highwaters(app: faust.App, bootstrap: str) -> None:
+    """Make the worker consumer's end offsets those a fetch reports.
+
+    Table recovery reads each changelog up to its listed end offset. The embedded broker
+    lists a partition's last record batch as one record (see
+    :func:`~agents.offsets.confirm_end_offsets`), so a recovery would stop short of the
+    changelog's end and then find the store's persisted offset past it. The consumer thread
+    faust builds gets end offsets confirmed by a fetch, through a consumer of its own.
+    """
+    new_consumer = app._new_consumer
+
+    def make_consumer() -> Any:
+        consumer = new_consumer()
+        thread = consumer._thread
+        listed_highwaters = thread._highwaters
+
+        async def confirmed_highwaters(partitions: list[Any]) -> Any:
+            listed = await listed_highwaters(partitions)
+            plain = {TopicPartition(tp.topic, tp.partition): tp for tp in listed}
+            ends = await fetched_end_offsets(
+                bootstrap, {tp: listed[faust_tp] for tp, faust_tp in plain.items()}
+            )
+            return {plain[tp]: end for tp, end in ends.items()}
+
+        thread._highwaters = confirmed_highwaters
         return consumer
 
     app._new_consumer = make_consumer

@@ -439,7 +439,7 @@ class ConsumerLag:
         ]
         if not partitions:
             return {}
-        ends = await consumer.end_offsets(partitions)
+        ends = await self.offsets.ends(partitions)
         starts = await consumer.beginning_offsets(partitions)
         committed = await self.offsets.committed(partitions)
         lag: dict[str, int] = dict.fromkeys(self.topics, 0)
@@ -517,7 +517,7 @@ class ReadModelFeed(Service):
         ]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        self._catch_up_to = await consumer.end_offsets(partitions)
+        self._catch_up_to = await self.ss.group_offsets.ends(partitions)
         return consumer
 
     @Service.task
