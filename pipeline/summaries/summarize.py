@@ -90,6 +90,8 @@ class SummaryConfig:
         max_documents: a bigger story is summarized from this many of its articles (originals,
             with their copies): the newest half and the most central of the others, so that a
             refresh costs about the same at 100 and at 10,000 articles.
+        dense_cells: a story with at most this many sentence-term cells keeps its vectors
+            as dense arrays (faster for small stories), a bigger one as sparse matrices.
     """
 
     max_sections: int = 5
@@ -126,6 +128,7 @@ class SummaryConfig:
     max_unique_per_outlet: int = 2
     max_timeline: int = 8
     max_documents: int = 64
+    dense_cells: int = 250_000
 
 
 _MARKER = re.compile(r"\s*\[\d+\]")
@@ -433,6 +436,37 @@ def _clean_sentences(
     return tuple(out)
 
 
+def _matrix(
+    rows: Sequence[int] | np.ndarray,
+    cols: Sequence[int] | np.ndarray,
+    vals: Sequence[float] | np.ndarray,
+    shape: tuple[int, int],
+    dense: bool,
+) -> np.ndarray | sparse.csr_matrix:
+    """A matrix from (row, column, value) triples, each cell given once."""
+    if not dense:
+        return sparse.csr_matrix((vals, (rows, cols)), shape=shape, dtype=np.float64)
+    out = np.zeros(shape)
+    out[np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)] = vals
+    return out
+
+
+def _unit_rows(m: np.ndarray | sparse.spmatrix) -> np.ndarray | sparse.csr_matrix:
+    """Each row divided by its length (rows of zeros stay zero)."""
+    if isinstance(m, np.ndarray):
+        norms = np.sqrt((m * m).sum(axis=1))
+        norms[norms == 0] = 1.0
+        return m / norms[:, np.newaxis]
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(m.multiply(1.0 / norms[:, np.newaxis]))
+
+
+def _dense(m: np.ndarray | sparse.spmatrix | np.matrix) -> np.ndarray:
+    """A matrix result as a plain array."""
+    return m.toarray() if sparse.issparse(m) else np.asarray(m)
+
+
 class _Model:
     """TF-IDF sentence vectors of one story with the scores the selection needs."""
 
@@ -442,6 +476,7 @@ class _Model:
         self.cfg = cfg
         self.vocab: dict[str, int] = {}
         self.surface: dict[str, Counter[str]] = {}
+        self._heading_terms: dict[int, frozenset[str]] = {}
         rows, cols, vals = [], [], []
         self.term_lists: list[list[int]] = []
         for s in sents:
@@ -452,14 +487,14 @@ class _Model:
                 cols.append(t)
                 vals.append(1.0 + math.log(c))
         n, v = len(sents), len(self.vocab)
-        tf = sparse.csr_matrix((vals, (rows, cols)), shape=(n, v), dtype=np.float64)
         sent_df = np.bincount(cols, minlength=v).astype(np.float64) if cols else np.zeros(v)
         self.idf = np.log((1.0 + n) / (1.0 + sent_df)) + 1.0
-        x = tf.multiply(self.idf[np.newaxis, :]).tocsr() if n else tf
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel()) if n else np.zeros(0)
-        norms[norms == 0] = 1.0
-        self.x = sparse.csr_matrix(x.multiply(1.0 / norms[:, np.newaxis]))
-        self.sim = (self.x @ self.x.T).toarray() if n else np.zeros((0, 0))
+        # A small story's vectors are dense arrays: sparse matrices cost more to build and
+        # multiply than they save until a story has thousands of sentence-term cells.
+        self.dense = n * v <= self.cfg.dense_cells
+        tf = _matrix(rows, cols, vals, (n, v), self.dense)
+        self.x = _unit_rows(tf * self.idf if self.dense else tf.multiply(self.idf[np.newaxis, :]))
+        self.sim = _dense(self.x @ self.x.T) if n else np.zeros((0, 0))
         # Article document frequency of each term: what most of the story's articles mention.
         doc_terms = [set() for _ in docs]
         for s, ids in zip(sents, self.term_lists, strict=True):
@@ -483,7 +518,7 @@ class _Model:
             out.append(i)
         return out
 
-    def vectorize(self, texts: Sequence[str]) -> sparse.csr_matrix:
+    def vectorize(self, texts: Sequence[str]) -> np.ndarray | sparse.csr_matrix:
         """Unit TF-IDF vectors of outside texts in this story's term space."""
         rows, cols, vals = [], [], []
         for r, text in enumerate(texts):
@@ -491,10 +526,11 @@ class _Model:
                 rows.append(r)
                 cols.append(t)
                 vals.append((1.0 + math.log(c)) * self.idf[t])
-        m = sparse.csr_matrix((vals, (rows, cols)), shape=(len(texts), len(self.vocab)))
-        norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return sparse.csr_matrix(m.multiply(1.0 / norms[:, np.newaxis]))
+        return _unit_rows(_matrix(rows, cols, vals, (len(texts), len(self.vocab)), self.dense))
+
+    def terms_of(self, i: int) -> np.ndarray:
+        """The term ids of sentence ``i``."""
+        return np.flatnonzero(self.x[i]) if self.dense else self.x[i].indices
 
     # -- relevance -------------------------------------------------------------------------
 
@@ -505,7 +541,7 @@ class _Model:
         # Terms used in a single article of a multi-article story matter less.
         if n_docs > 2:
             weight = weight * np.where(self.doc_df >= 2, 1.0, 0.5)
-        tf_total = np.asarray(self.x.sum(axis=0)).ravel() if len(self.sents) else weight
+        tf_total = _dense(self.x.sum(axis=0)).ravel() if len(self.sents) else weight
         weight = weight * np.log1p(tf_total)
         if len(weight) > self.cfg.centroid_terms:
             cut = np.sort(weight)[-self.cfg.centroid_terms]
@@ -521,14 +557,10 @@ class _Model:
         )
         if not len(lead):
             return np.zeros(len(self.vocab))
-        by_doc = sparse.csr_matrix(
-            (np.ones(len(lead)), (self.doc_of[lead], lead)),
-            shape=(len(self.docs), len(self.sents)),
-        )
-        per_doc = by_doc @ self.x
-        norms = np.sqrt(np.asarray(per_doc.multiply(per_doc).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        total = np.asarray(per_doc.multiply(1.0 / norms[:, np.newaxis]).sum(axis=0)).ravel()
+        shape = (len(self.docs), len(self.sents))
+        by_doc = _matrix(self.doc_of[lead], lead, np.ones(len(lead)), shape, self.dense)
+        per_doc = _unit_rows(by_doc @ self.x)
+        total = _dense(per_doc.sum(axis=0)).ravel()
         norm = np.linalg.norm(total)
         return total / norm if norm else total
 
@@ -620,8 +652,7 @@ class _Model:
         lo, hi = float(score[candidates].min()), float(score[candidates].max())
         norm = (score - lo) / (hi - lo) if hi > lo else np.ones(n)
         weight = (self.doc_df / max(len(self.docs), 1)) ** cfg.coverage_power
-        binary = self.x.copy()
-        binary.data[:] = 1.0
+        binary = (self.x != 0).astype(np.float64)
         root_len = np.sqrt(np.array([s.n_words for s in self.sents], dtype=np.float64))
         uncovered = np.ones(len(self.vocab))
         alive = np.zeros(n, dtype=bool)
@@ -649,7 +680,7 @@ class _Model:
             taken_count += 1
             alive[i] = False
             max_sim = np.maximum(max_sim, self.sim[i])
-            uncovered[self.x[i].indices] = 0.0
+            uncovered[self.terms_of(i)] = 0.0
             words_used += self.sents[i].n_words
 
         overview: list[int] = []
@@ -760,13 +791,9 @@ class _Model:
         nearly all contain (titles are written to be headings); otherwise the section's most
         distinctive key phrases. ``taken`` holds headings already used (and the headline).
         """
-        in_group = Counter(t for s in group for t in set(terms_of(self.sents[s].text)))
+        in_group = Counter(t for s in group for t in self.heading_terms(s))
         elsewhere = Counter(
-            t
-            for g in groups
-            if g is not group
-            for s in g
-            for t in set(terms_of(self.sents[s].text))
+            t for g in groups if g is not group for s in g for t in self.heading_terms(s)
         )
         best, best_val = "", 0.0
         for doc in self.docs:
@@ -789,6 +816,13 @@ class _Model:
             best = self._phrase_heading(group, in_group, elsewhere, max_words, taken)
         taken.add(best.lower())
         return best[:1].upper() + best[1:]
+
+    def heading_terms(self, s: int) -> frozenset[str]:
+        """The distinct heading terms of sentence ``s`` (kept: every heading reads them)."""
+        known = self._heading_terms.get(s)
+        if known is None:
+            known = self._heading_terms[s] = frozenset(terms_of(self.sents[s].text))
+        return known
 
     def _clause_heading(self, group: Sequence[int], max_words: int, taken: set[str]) -> str:
         """Who did what, compressed from one of the section's best sentences.
@@ -1172,7 +1206,7 @@ def _whats_new(
         if model.superseded[s]:
             continue
         if old is not None:
-            sims = (old @ model.x[s].T).toarray().ravel()
+            sims = _dense(old @ model.x[s].T).ravel()
             known = [before[j] for j in np.flatnonzero(sims >= cfg.new_similarity)]
             # Known unless every earlier match announced it ("will open") and this reports it.
             if known and (model.sents[s].future or not all(is_future(k) for k in known)):

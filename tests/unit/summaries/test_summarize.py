@@ -251,6 +251,14 @@ def test_deterministic():
     assert run().to_json() == run().to_json()
 
 
+def test_dense_and_sparse_vectors_give_the_same_update():
+    """Small stories keep dense vectors, big ones sparse: the summary is the same either way."""
+    first = run(members(STORY[:3], copies=()))
+    previous = {"previous": first, "version": 2}
+    for ms, kw in ((members(), {}), (members(STORY[:1], copies=()), {}), (members(), previous)):
+        assert run(ms, **kw).to_json() == run(ms, config=SummaryConfig(dense_cells=0), **kw).to_json()
+
+
 def test_single_article_and_empty_story():
     one = run(members(STORY[:1], copies=()))
     assert one.status_line == "Updated (1 article)" and one.article_count == 1
