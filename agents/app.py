@@ -26,6 +26,7 @@ from agents.runtime import Storystream, declare_topic
 from agents.settings import Settings
 from agents.stages.assign import AssignAgent
 from agents.stages.dedup import DedupAgents
+from agents.stages.dedup_single import SingleDedupAgent
 from agents.stages.feeds import FeedAgent
 from agents.stages.listeners import ListenerAgents
 from agents.stages.normalize import NormalizeAgent
@@ -50,6 +51,7 @@ from schemas import (
 
 DAY = 86400.0
 TABLES = (  # name, and whether it is partitioned like the dedup topics or the story topics
+    ("dedup-index", "dedup"),
     ("dedup-homes", "dedup"),
     ("dedup-bands", "dedup"),
     ("assign-state", "single"),
@@ -140,9 +142,18 @@ def build_app(
             timeout=settings.llm_timeout_seconds,
         )
 
-    homes, owners = DedupAgents.stage_objects(ss)
+    # One dedup partition decides in place; several run the home and band-owner protocol.
+    dedup: SingleDedupAgent | DedupAgents
+    if dedup_parts == 1:
+        index = SingleDedupAgent.stage_object(ss)
+        dedup = SingleDedupAgent(ss, index)
+        ss.ownership.rebuilt.append(index)
+    else:
+        homes, owners = DedupAgents.stage_objects(ss)
+        dedup = DedupAgents(ss, homes, owners)
+        ss.ownership.rebuilt += [homes, owners]
     assigner = AssignAgent.stage_object(ss)
-    ss.ownership.rebuilt += [homes, owners, assigner]
+    ss.ownership.rebuilt.append(assigner)
 
     async def rebuild_after_rebalance(sender: Any, assigned: Any, **kwargs: Any) -> None:
         ss.ownership.assigned(assigned)
@@ -151,7 +162,7 @@ def build_app(
 
     StallTimer(ss).register()
     NormalizeAgent(ss).register()
-    DedupAgents(ss, homes, owners).register()
+    dedup.register()
     AssignAgent(ss, assigner).register()
     SummarizeAgent(ss).register()
     ListenerAgents(ss).register()

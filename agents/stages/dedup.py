@@ -48,6 +48,18 @@ IDLE_MARKS = 0.5  # seconds between watermarks of an idle worker
 STALL_WARNING_SECONDS = 30.0  # a band owner warns when probes wait longer than this
 
 
+async def send_deduped(ss: Storystream, article: Article, verdict: DedupVerdict) -> Any:
+    """Put a decided article on ``articles.deduped``; the send's acknowledgement future.
+
+    Tokenizing needs no shared state: it is done here, by the dedup stage, so the
+    single-partition assign stage only weighs and compares.
+    """
+    ss.metrics.duplicates.labels(kind=verdict.kind).inc()
+    terms = None if not verdict.counts else article_terms(article, ss.cluster_config)
+    deduped = DedupedArticle(article=article, verdict=verdict, terms=terms)
+    return await ss.topics[ARTICLES_DEDUPED].send(key=article.id.encode(), value=deduped.to_json())
+
+
 class DedupAgents:
     """The dedup home agent, the band owner agent and the watermark timer of one worker."""
 
@@ -136,18 +148,7 @@ class DedupAgents:
             except Exception as exc:  # noqa: BLE001 - the next message must still run
                 await ss.dead_letter("dedup", f"{type(exc).__name__}: {exc}", event)
             last[part] = event
-        acks = []
-        for article, verdict in verdicts:
-            ss.metrics.duplicates.labels(kind=verdict.kind).inc()
-            # Tokenizing needs no shared state: done here, on the partitioned stage, so
-            # the single-partition assign stage only weighs and compares.
-            terms = None if not verdict.counts else article_terms(article, ss.cluster_config)
-            deduped = DedupedArticle(article=article, verdict=verdict, terms=terms)
-            acks.append(
-                await ss.topics[ARTICLES_DEDUPED].send(
-                    key=article.id.encode(), value=deduped.to_json()
-                )
-            )
+        acks = [await send_deduped(ss, article, verdict) for article, verdict in verdicts]
         for owner, probe in probes:
             await self.send_band(owner, probe.article_id, probe.to_json())
         for part in last:

@@ -49,8 +49,7 @@ class CapturedTopic:
         return delivered
 
 
-@pytest.fixture
-def ss(tmp_path: Path):
+def _built(tmp_path: Path, dedup_partitions: int):
     settings = Settings.from_env(
         broker_url="kafka://127.0.0.1:1",
         store_url="memory://",
@@ -58,7 +57,7 @@ def ss(tmp_path: Path):
         web_enabled=False,
         batch_within_seconds=0.05,
         summary_debounce_seconds=1.0,
-        dedup_partitions=2,
+        dedup_partitions=dedup_partitions,
     )
     built = build_app(settings)
     built.app.finalize()
@@ -81,6 +80,18 @@ def ss(tmp_path: Path):
     ):
         built.topics[name] = CapturedTopic(name)
     return built
+
+
+@pytest.fixture
+def ss(tmp_path: Path):
+    """Two dedup partitions: the home and band-owner agents."""
+    return _built(tmp_path, dedup_partitions=2)
+
+
+@pytest.fixture
+def ss_single(tmp_path: Path):
+    """One dedup partition: the single dedup agent."""
+    return _built(tmp_path, dedup_partitions=1)
 
 
 def _agent(ss, name: str):
@@ -125,21 +136,47 @@ async def _deliver(agent, topic: str, value: bytes, partition: int, offset: int)
     await channel.put(await channel.decode(message))
 
 
-async def test_dedup_home_and_band_agents_decide_and_log_their_state(ss):
-    out = ss.topics[ARTICLES_DEDUPED]
-    bands = ss.topics[DEDUP_BANDS]
-    matches = ss.topics[DEDUP_MATCHES]
-    article = Article(
-        id="a1",
-        url="https://a.example/1",
-        outlet="a.example",
+def _bridge_article(article_id: str = "a1", outlet: str = "a.example") -> Article:
+    return Article(
+        id=article_id,
+        url=f"https://{outlet}/{article_id}",
+        outlet=outlet,
         title="Harbor bridge reopens after repairs",
         text="The harbor bridge reopened on Monday after eight months of repairs.\n"
-        "Officials said traffic would return to normal within a week.",
+        "Officials said traffic would return to normal within a week, and the ferry that "
+        "carried commuters across the harbor since March will stop running on Friday.",
         lang="en",
         published=1_700_000_000.0,
         content_hash="h1",
     )
+
+
+async def test_single_dedup_agent_decides_in_place_and_logs_its_state(ss_single):
+    ss = ss_single
+    out = ss.topics[ARTICLES_DEDUPED]
+    assert not [a for a in ss.app.agents.values() if a.name.endswith(("dedup-home", "bands"))]
+    original, copy = _bridge_article(), _bridge_article("w9", "wire.example")
+    async with _agent(ss, "dedup").test_context() as agent:
+        await _deliver(agent, ARTICLES_NORMALIZED, original.to_json(), 0, 0)
+        await _deliver(agent, ARTICLES_NORMALIZED, copy.to_json(), 0, 1)
+        await _deliver(agent, ARTICLES_NORMALIZED, original.to_json(), 0, 2)  # a resend
+        await _deliver(agent, ARTICLES_NORMALIZED, copy.to_json(), 0, 1)  # delivered again
+        await _deliver(agent, ARTICLES_NORMALIZED, b"{not an article", 0, 3)
+        await _settle(lambda: len(out.sent) == 4 and ss.topics[DEADLETTER].sent)
+    verdicts = [DedupedArticle.from_json(v).verdict for _, v in out.sent]
+    assert [v.kind for v in verdicts] == ["original", "syndicated", "resend", "syndicated"]
+    assert verdicts[1].duplicate_of == "a1" and verdicts[3] == verdicts[1]
+    assert ss.topics[DEDUP_BANDS].sent == [] and ss.topics[DEDUP_MATCHES].sent == []
+    logged = {(fut.message.channel.get_topic_name(), fut.message.key) for (fut,), _ in ss.changelog}
+    assert {t for t, _ in logged} == {"storystream-dedup-index-changelog"}
+    assert {b'"a/a1"', b'"a/w9"'} <= {k for _, k in logged}  # each article's record
+
+
+async def test_dedup_home_and_band_agents_decide_and_log_their_state(ss):
+    out = ss.topics[ARTICLES_DEDUPED]
+    bands = ss.topics[DEDUP_BANDS]
+    matches = ss.topics[DEDUP_MATCHES]
+    article = _bridge_article()
     async with (
         _agent(ss, "dedup-home").test_context() as home,
         _agent(ss, "dedup-bands").test_context() as owner,

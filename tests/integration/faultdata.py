@@ -224,8 +224,10 @@ def _hostile(topic: str, kind: int, rng: random.Random) -> bytes:
     return choices[kind % len(choices)]()
 
 
-def hostile_messages(total: int, seed: int = 11, huge: int = 2) -> list[tuple[str, bytes]]:
-    """``total`` (topic, value) pairs spread over every input topic, shuffled.
+def hostile_messages(
+    total: int, seed: int = 11, huge: int = 2, topics: tuple[str, ...] = INPUT_TOPICS
+) -> list[tuple[str, bytes]]:
+    """``total`` (topic, value) pairs spread over ``topics`` (every input topic), shuffled.
 
     ``huge`` of them (on ``articles.raw``) carry a body over the size limit.
     """
@@ -233,8 +235,8 @@ def hostile_messages(total: int, seed: int = 11, huge: int = 2) -> list[tuple[st
     out = [(ARTICLES_RAW, _hostile(ARTICLES_RAW, -1, rng)) for _ in range(huge)]
     i = 0
     while len(out) < total:
-        topic = INPUT_TOPICS[i % len(INPUT_TOPICS)]
-        out.append((topic, _hostile(topic, i // len(INPUT_TOPICS), rng)))
+        topic = topics[i % len(topics)]
+        out.append((topic, _hostile(topic, i // len(topics), rng)))
         i += 1
     rng.shuffle(out)
     return out
