@@ -303,6 +303,9 @@ class RefreshSchedule:
     # when each story was last published (this process only; after a restart a story's next
     # change is simply due at once)
     published: dict[str, float] = field(default_factory=dict)
+    # ``published`` is pruned to the last ``quiet`` seconds when it outgrows this size (not
+    # against the pending store's size: a disk-backed table counts its keys one by one)
+    prune_at: int = 1024
 
     def touch(self, partition: int, story_id: str, now: float, related: Sequence[str]) -> None:
         """Note a change of ``story_id`` at ``now`` (seconds, the worker's clock)."""
@@ -342,6 +345,7 @@ class RefreshSchedule:
         self.pending.pop(f"{partition}{_SEP}{story_id}", None)
         if self.lead and now is not None:
             self.published[story_id] = now
-            if len(self.published) > 4 * len(self.pending) + 1024:  # keep only recent ones
+            if len(self.published) > self.prune_at:  # keep only recent ones
                 horizon = now - self.quiet
                 self.published = {s: t for s, t in self.published.items() if t >= horizon}
+                self.prune_at = max(1024, 2 * len(self.published))

@@ -248,3 +248,21 @@ def test_a_member_written_before_a_crash_is_listed_when_its_assignment_comes_aga
     restarted = StoryBook(members, index, meta)
     restarted.add(_assign("s1", _article("a2")))  # the redelivered assignment
     assert [article.id for article, _ in restarted.story_members("s1")] == ["a1", "a2"]
+
+
+class _Uncountable(dict):
+    """A store that, like a disk-backed table, must not be counted key by key."""
+
+    def __len__(self) -> int:
+        raise AssertionError("the pending store was counted")
+
+
+def test_publish_times_stay_bounded_without_counting_the_pending_store():
+    schedule = RefreshSchedule(_Uncountable(), quiet=1.0, longest=10.0, lead=True)
+    for n in range(5000):
+        now = float(n)  # one new story a second: each is long quiet by the next prune
+        schedule.touch(0, f"s-{n}", now, related=[])
+        assert [story for _, story, _ in schedule.due(now, {0})] == [f"s-{n}"]
+        schedule.done(0, f"s-{n}", now)
+    assert len(schedule.published) <= 1025
+    assert schedule.published[f"s-{4999}"] == 4999.0
