@@ -133,6 +133,12 @@ class SummaryConfig:
 
 _MARKER = re.compile(r"\s*\[\d+\]")
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
+# A heading opening on a pronoun or a connective leans on a sentence it does not carry.
+_LEANING_OPENER = re.compile(
+    r"^(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their|But|And|Also|However|"
+    r"Meanwhile|Still|Yet)\b",
+    re.IGNORECASE,
+)
 _ANAPHORA = re.compile(
     r"^(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their|But|And|Also|However|"
     r"Meanwhile|Still|Yet|The two)\b"
@@ -270,7 +276,7 @@ def summarize_story(
             parts.append(_with_markers(sents[s].text, ns))
         sections.append(
             Section(
-                heading=model.heading(group, groups, cfg.heading_max_words, taken),
+                heading=model.heading(group, cfg.heading_max_words, taken),
                 text=" ".join(parts),
                 citations=sorted(cited),
             )
@@ -476,7 +482,6 @@ class _Model:
         self.cfg = cfg
         self.vocab: dict[str, int] = {}
         self.surface: dict[str, Counter[str]] = {}
-        self._heading_terms: dict[int, frozenset[str]] = {}
         rows, cols, vals = [], [], []
         self.term_lists: list[list[int]] = []
         for s in sents:
@@ -778,51 +783,44 @@ class _Model:
         best = max((d for d in range(n) if titles[d]), key=lambda d: (fit(d), -d))
         return titles[best]
 
-    def heading(
-        self,
-        group: Sequence[int],
-        groups: Sequence[Sequence[int]],
-        max_words: int,
-        taken: set[str],
-    ) -> str:
-        """A short heading built from the section's own words.
+    def heading(self, group: Sequence[int], max_words: int, taken: set[str]) -> str:
+        """A headline-style clause compressed from the section's most central sentence.
 
-        Preferred: a clause of an article title whose content words the section's sentences
-        nearly all contain (titles are written to be headings); otherwise the section's most
-        distinctive key phrases. ``taken`` holds headings already used (and the headline).
+        The section's sentences are tried most central first (closest to the section's other
+        sentences; ties to the earlier pick): the first that compresses to a clause (see
+        :meth:`_clause_heading`) not used yet heads the section. Failing all, the most central
+        sentence's opening words, cut back to a content word. ``taken`` holds the headings
+        already used (and the headline), in lower case.
         """
-        in_group = Counter(t for s in group for t in self.heading_terms(s))
-        elsewhere = Counter(
-            t for g in groups if g is not group for s in g for t in self.heading_terms(s)
-        )
-        best, best_val = "", 0.0
-        for doc in self.docs:
-            title = clean_title(doc.article.title, doc.article.outlet)
-            for clause in _title_clauses(title, max_words):
-                ts = terms_of(clause)
-                if len(ts) < 2 or clause.lower() in taken:
-                    continue
-                covered = sum(1 for t in ts if t in in_group) / len(ts)
-                if covered < 0.75:
-                    continue
-                val = sum(
-                    in_group[t] / (1.0 + elsewhere[t]) * self._idf_of(t) for t in ts
-                ) / math.sqrt(len(ts))
-                if val > best_val:
-                    best, best_val = clause, val
+        order = self.central_first(group)
+        best = self._clause_heading(order, max_words, taken)
         if not best:
-            best = self._clause_heading(group, max_words, taken)
-        if not best:
-            best = self._phrase_heading(group, in_group, elsewhere, max_words, taken)
+            best = self._opening_words(order, max_words, taken)
         taken.add(best.lower())
         return best[:1].upper() + best[1:]
 
-    def heading_terms(self, s: int) -> frozenset[str]:
-        """The distinct heading terms of sentence ``s`` (kept: every heading reads them)."""
-        known = self._heading_terms.get(s)
-        if known is None:
-            known = self._heading_terms[s] = frozenset(terms_of(self.sents[s].text))
-        return known
+    def central_first(self, group: Sequence[int]) -> list[int]:
+        """The group's sentences by their mean similarity to the group's others, highest first."""
+        if len(group) < 3:
+            return list(group)
+        block = self.sim[np.ix_(group, group)]
+        closeness = (block.sum(axis=1) - block.diagonal()) / (len(group) - 1)
+        return [group[k] for k in sorted(range(len(group)), key=lambda k: (-closeness[k], k))]
+
+    def _opening_words(self, order: Sequence[int], max_words: int, taken: set[str]) -> str:
+        """A sentence's first ``max_words`` words, never ending on a bare figure, a function
+        word or an edge word: the first such opening not used yet, preferring one that does
+        not open on a pronoun or a connective (else the first)."""
+        openings = []
+        for s in order:
+            ws = _trim(self.sents[s].text, max_words).split()
+            while len(ws) > 2 and (
+                ws[-1][:1].isdigit() or ws[-1].lower() in STOPWORDS or ws[-1].lower() in _EDGE_WORDS
+            ):
+                ws.pop()
+            openings.append(" ".join(ws))
+        fresh = [o for o in openings if o.lower() not in taken]
+        return next((o for o in fresh if not _LEANING_OPENER.match(o)), (fresh or openings)[0])
 
     def _clause_heading(self, group: Sequence[int], max_words: int, taken: set[str]) -> str:
         """Who did what, compressed from one of the section's best sentences.
@@ -832,10 +830,14 @@ class _Model:
         Republic of Korea"), its attribution and everything after its first clause. A clause
         still too long is cut before a preposition ("... cooperation | in areas ..."). It is
         kept when it has 4 to ``max_words`` words, a verb after its first word and a content
-        word at its end. Empty when none of the section's first three qualifies.
+        word at its end. A clause opening on a pronoun or a connective ("They also engaged
+        in ...") leans on a sentence the heading does not carry: failing every other
+        sentence, what it is about ("Earnest discussions to find common ground") heads the
+        section instead. Empty when no sentence of ``group`` qualifies.
         """
         limit = max_words
-        for s in list(group)[:3]:
+        about: list[str] = []
+        for s in group:
             text = strip_markers(self.sents[s].text)
             quoted = _QUOTED.search(text)
             if quoted and quoted.group(1)[:1].isupper():  # a quoted sentence, not a phrase
@@ -860,137 +862,34 @@ class _Model:
                 continue
             if not any(_verbish(w.strip(",.;:")) for w in words[1:]):
                 continue
+            if _LEANING_OPENER.match(head):
+                about.append(_what_it_is_about(words, limit))
+                continue
             if head.lower() in taken:
                 continue
             return head[:1].upper() + head[1:]
+        phrase = next((a for a in about if a and a.lower() not in taken), "")
+        return phrase[:1].upper() + phrase[1:]
+
+
+def _what_it_is_about(words: list[str], max_words: int) -> str:
+    """The words after a clause's first verb (and a preposition right after it), up to
+    ``max_words`` and back to a content word; empty when fewer than two remain."""
+    verb = next((k for k, w in enumerate(words) if k and _verbish(w.strip(",.;:"))), None)
+    if verb is None:
         return ""
-
-    def _idf_of(self, term: str) -> float:
-        i = self.vocab.get(term)
-        return float(self.idf[i]) if i is not None else 1.0
-
-    def _phrase_heading(
-        self,
-        group: Sequence[int],
-        in_group: Counter[str],
-        elsewhere: Counter[str],
-        max_words: int,
-        taken: set[str],
-    ) -> str:
-        surface: dict[tuple[str, ...], Counter[str]] = {}
-        for s in group:
-            for ph in _phrases(self.sents[s].text):
-                key = tuple(stem(w.lower()) for w in ph)
-                surface.setdefault(key, Counter())[" ".join(ph)] += 1
-        # Text after each sentence's first word: a capital there marks a name, not a start.
-        inner = " ".join(self.sents[s].text.split(" ", 1)[-1] for s in group)
-        scored = []
-        for key, forms in surface.items():
-            form = forms.most_common(1)[0][0]
-            if not any(len(w) >= 3 and w.isalpha() for w in key):
-                continue  # numbers and initials alone say nothing
-            content = [t for t in key if t not in STOPWORDS]
-            if not content:
-                continue
-            count = sum(forms.values())
-            weight = sum(in_group[t] / (1.0 + elsewhere[t]) * self._idf_of(t) for t in content)
-            shape = 1.0 + 1.0 * min(len(content) - 1, 2)
-            if len(content) == 1 and not (form[:1].isupper() and f" {form}" in inner):
-                continue  # a lone common word is rarely a topic
-            scored.append((count * weight / len(content) * shape, key))
-        scored.sort(key=lambda p: (-p[0], p[1]))
-        picked: list[tuple[str, ...]] = []
-        for _, key in scored:
-            if any((set(key) & set(p)) - STOPWORDS for p in picked):
-                continue
-            if sum(len(p) for p in picked) + len(key) + len(picked) > max_words:
-                continue
-            picked.append(key)
-            if len(picked) == 2:
-                break
-        texts = [surface[k].most_common(1)[0][0] for k in picked]
-        head = " and ".join(texts)
-        if len(head.split()) < 2 or head.lower() in taken:
-            # A heading never ends on a bare figure ("The dam was built in 1962"), nor on the
-            # function or edge words before it.
-            ws = _trim(self.sents[group[0]].text, max_words).split()
-            while len(ws) > 2 and (
-                ws[-1][:1].isdigit() or ws[-1].lower() in STOPWORDS or ws[-1].lower() in _EDGE_WORDS
-            ):
-                ws.pop()
-            head = " ".join(ws)
-        return head
-
-
-_CLAUSE_BREAK = re.compile(
-    r"\s*[:;|]\s*|\s+[—–-]\s+|,\s+|\s+(?=(?:as|amid|after|while|but|with|despite|"
-    r"following|before|over|says|said)\s)",
-    re.IGNORECASE,
-)
-
-
-def _title_clauses(title: str, max_words: int) -> list[str]:
-    """The title itself when short enough, else its leading clauses that are."""
-    out: list[str] = []
-    if "…" in title or title.endswith("..."):
-        return out  # a title cut by the scraper
-    if 3 <= len(title.split()) <= max_words:
-        out.append(title)
-    for part in _CLAUSE_BREAK.split(title):
-        if any(q in part for q in "\"“”‘’"):
-            continue
-        lead_words = part.split()
-        while lead_words and lead_words[0].lower() in STOPWORDS:
-            lead_words.pop(0)
-        if lead_words and lead_words[0].lower() in _EDGE_WORDS:
-            continue  # "At least 12 ..." without its "At" is a fragment
-        part = " ".join(lead_words)
-        part = part.strip(" .,'\"‘’“”")
-        if part and part.split()[-1].lower() in _VERBS | _EDGE_WORDS:
-            continue  # "PM Takaichi met" is cut before its object
-        if 3 <= len(part.split()) <= max_words and part not in out:
-            out.append(part)
-    return out
-
-
-_PHRASE_WORD = re.compile(r"[A-Za-z][\w’'-]*|\d[\d,.]*")
-
-
-def _phrases(text: str, longest: int = 4) -> list[list[str]]:
-    """Candidate key phrases: runs of content words (up to ``longest``), and pairs of runs
-    joined by "of" / "of the" ("wall of the dam")."""
-    runs: list[tuple[list[str], list[str]]] = []  # (run, the function words after it)
-    run: list[str] = []
-    gap: list[str] = []
-    for token in re.findall(r"[A-Za-z][\w’'-]*|\d[\d,.]*\d|\d|[^\w\s]", text):
-        low = token.lower()
-        if (
-            _PHRASE_WORD.fullmatch(token)
-            and low not in STOPWORDS
-            and len(low) > 1
-            and low not in _VERBS
-        ):
-            if gap or not run:
-                if run:
-                    runs.append((run, gap))
-                run, gap = [], []
-            run.append(token.strip("’'"))
-            continue
-        if run:
-            gap.append(low)
-    if run:
-        runs.append((run, gap))
-    out: list[list[str]] = []
-    for k, (words_, after) in enumerate(runs):
-        out.extend(_subruns(words_, longest))
-        if after in (["of"], ["of", "the"]) and k + 1 < len(runs):
-            left = _subruns(words_, longest)
-            right = _subruns(runs[k + 1][0], longest)
-            if left and right:
-                joined = left[-1][-2:] + after + right[0][:2]
-                out.append(joined)
-    return out
-
+    rest = words[verb + 1 :]
+    if rest and rest[0].lower() in _PREPOSITIONS:
+        rest = rest[1:]
+    rest = rest[:max_words]
+    while rest and (
+        rest[-1].lower().strip(",.;:") in STOPWORDS
+        or rest[-1].lower().strip(",.;:") in _EDGE_WORDS
+        or rest[-1].lower().strip(",.;:") in _PREPOSITIONS
+        or not rest[-1].strip(",.;:").isalpha()
+    ):
+        rest = rest[:-1]
+    return " ".join(rest).strip(",;: ") if len(rest) >= 2 else ""
 
 def _verbish(token: str) -> bool:
     return token.islower() and (
@@ -1022,29 +921,6 @@ _EDGE_WORDS = frozenset(
     lost paid put ran rose sent set spent stood threw took went won wrote works starts
     remains remained began become became begin help""".split()
 )
-
-
-def _subruns(run: list[str], longest: int) -> list[list[str]]:
-    """Noun-phrase-like pieces of a run: verb-like words split it, edges lose numbers."""
-    pieces: list[list[str]] = [[]]
-    for token in run:
-        if _verbish(token) or token in _EDGE_WORDS or token.endswith(("n't", "n’t")):
-            pieces.append([])
-        else:
-            pieces[-1].append(token)
-    out = []
-    for piece in pieces:
-        while piece and piece[-1][:1].isdigit():
-            piece = piece[:-1]
-        if not piece:
-            continue
-        if len(piece) <= longest + 2:
-            out.append(piece)
-        else:
-            # A noun phrase ends with its head noun: a window cut before it is a fragment
-            # ("Northeast Asia's three major"), so only the closing words stand alone.
-            out.append(piece[-longest:])
-    return out
 
 
 _LEADING_ADVERBIAL = re.compile(
