@@ -67,8 +67,13 @@ class SummarizeAgent:
                     for listener in ss.assignment_listeners:
                         listener(assignment)
             ss.metrics.observe_batch("summarize", len(events), time.perf_counter() - started)
-            # A new story's first version goes out now rather than at the next tick.
+            # A new story's first version goes out now rather than at the next tick; the
+            # changes still waiting are then recorded, before the batch is acknowledged.
             await self.publish_due(ss.ownership.partitions_of(STORIES_ASSIGNMENTS), time.time())
+            async with self.lock:
+                for partition in self.refreshes.staged_partitions():
+                    with event_context(PartitionEvent(STORIES_ASSIGNMENTS, partition)):
+                        self.refreshes.persist(partition)
 
     async def publish_due(self, partitions: set[int], now: float) -> None:
         """Refresh and publish the stories of ``partitions`` whose changes have gone quiet."""

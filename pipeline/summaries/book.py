@@ -306,11 +306,17 @@ class RefreshSchedule:
     # ``published`` is pruned to the last ``quiet`` seconds when it outgrows this size (not
     # against the pending store's size: a disk-backed table counts its keys one by one)
     prune_at: int = 1024
+    # changes not yet written to ``pending`` (see :meth:`touch` and :meth:`persist`)
+    staged: dict[str, bytes] = field(default_factory=dict)
 
     def touch(self, partition: int, story_id: str, now: float, related: Sequence[str]) -> None:
-        """Note a change of ``story_id`` at ``now`` (seconds, the worker's clock)."""
+        """Note a change of ``story_id`` at ``now`` (seconds, the worker's clock).
+
+        The change is staged in memory until :meth:`persist`: a story published before
+        then (a new story's first version) never costs a pending record.
+        """
         key = f"{partition}{_SEP}{story_id}"
-        raw = self.pending.get(key)
+        raw = self.staged.get(key) or self.pending.get(key)
         entry = {"first": now, "last": now, "related": list(related)}
         if raw:
             before = orjson.loads(raw)
@@ -319,14 +325,25 @@ class RefreshSchedule:
                 entry["lead"] = True
         elif self.lead and now - self.published.get(story_id, float("-inf")) >= self.quiet:
             entry["lead"] = True
-        self.pending[key] = json_bytes(entry)
+        self.staged[key] = json_bytes(entry)
+
+    def persist(self, partition: int) -> None:
+        """Write the partition's staged changes to the pending store (call once the batch
+        that made them has published what was due: a crash before then reads it again)."""
+        prefix = f"{partition}{_SEP}"
+        for key in [k for k in self.staged if k.startswith(prefix)]:
+            self.pending[key] = self.staged.pop(key)
+
+    def staged_partitions(self) -> set[int]:
+        """The partitions with staged changes."""
+        return {int(key.split(_SEP, 1)[0]) for key in self.staged}
 
     def due(self, now: float, partitions: set[int]) -> list[tuple[int, str, list[str]]]:
         """The stories of ``partitions`` whose refresh is due: (partition, story id, related)."""
         out = []
-        for key, raw in list(self.pending.items()):
-            if raw is None:
-                continue
+        entries = {key: raw for key, raw in self.pending.items() if raw is not None}
+        entries.update(self.staged)
+        for key, raw in entries.items():
             part, story_id = key.split(_SEP, 1)
             if int(part) not in partitions:
                 continue
@@ -342,7 +359,10 @@ class RefreshSchedule:
 
     def done(self, partition: int, story_id: str, now: float | None = None) -> None:
         """Forget a story's pending refresh once its update is published (at ``now``)."""
-        self.pending.pop(f"{partition}{_SEP}{story_id}", None)
+        key = f"{partition}{_SEP}{story_id}"
+        self.staged.pop(key, None)
+        if self.pending.get(key) is not None:
+            self.pending.pop(key, None)
         if self.lead and now is not None:
             self.published[story_id] = now
             if len(self.published) > self.prune_at:  # keep only recent ones

@@ -122,11 +122,29 @@ def test_a_story_that_keeps_changing_is_refreshed_after_the_longest_wait():
 
 def test_only_the_workers_partitions_are_due_and_the_schedule_survives_a_restart():
     store: dict[str, bytes] = {}
-    RefreshSchedule(store, quiet=1.0, longest=10.0).touch(3, "s-a", 0.0, related=[])
-    RefreshSchedule(store, quiet=1.0, longest=10.0).touch(4, "s-b", 0.0, related=[])
+    for partition, story in ((3, "s-a"), (4, "s-b")):
+        schedule = RefreshSchedule(store, quiet=1.0, longest=10.0)
+        schedule.touch(partition, story, 0.0, related=[])
+        schedule.persist(partition)
+    unpersisted = RefreshSchedule(store, quiet=1.0, longest=10.0)
+    unpersisted.touch(3, "s-c", 0.0, related=[])  # its batch is read again after a crash
     recovered = RefreshSchedule(dict(store), quiet=1.0, longest=10.0)
     assert recovered.due(5.0, {3}) == [(3, "s-a", [])]
     assert recovered.due(5.0, {3, 4}) == [(3, "s-a", []), (4, "s-b", [])]
+
+
+def test_a_new_story_published_within_its_batch_writes_no_pending_record():
+    store: dict[str, bytes] = {}
+    schedule = RefreshSchedule(store, quiet=1.0, longest=10.0, lead=True)
+    schedule.touch(0, "s-new", 0.0, related=[])
+    schedule.touch(0, "s-old", 0.0, related=[])
+    schedule.done(0, "s-new", 0.0)  # the lead version went out at once
+    assert schedule.staged_partitions() == {0}
+    schedule.persist(0)
+    assert list(store) == ["0\x1fs-old"] and not schedule.staged
+    schedule.touch(0, "s-new", 0.5, related=[])  # a burst after the first version waits
+    assert [story for _, story, _ in schedule.due(0.6, {0})] == ["s-old"]
+    assert [story for _, story, _ in schedule.due(1.6, {0})] == ["s-new", "s-old"]
 
 
 def _citing(*article_ids: str):
