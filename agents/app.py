@@ -32,6 +32,7 @@ from agents.stages.listeners import ListenerAgents
 from agents.stages.normalize import NormalizeAgent
 from agents.stages.stalls import StallTimer
 from agents.stages.summarize import SummarizeAgent
+from agents.summary_pool import SummaryPool
 from agents.web import register_views
 from pipeline.assignment.assigner import ClusterConfig
 from pipeline.dedup.index import DedupConfig
@@ -134,6 +135,8 @@ def build_app(
         broker_health=BrokerHealth(bootstrap_of(settings.broker_url)),
     )
     app.service(ss.broker_health)
+    ss.summaries = SummaryPool(ss.summary_config, settings.summary_processes)
+    app.service(ss.summaries)
     if settings.llm_url:
         ss.abstractive = AbstractiveBackend(
             settings.llm_url,

@@ -15,9 +15,8 @@ import faust
 
 from agents.batching import take_drained
 from agents.runtime import PartitionEvent, Storystream, event_context
-from pipeline.engine import summarize_story_with
 from pipeline.summaries.book import RefreshSchedule, StoryBook
-from schemas import STORIES_ASSIGNMENTS, STORIES_UPDATES, StoryAssignment
+from schemas import STORIES_ASSIGNMENTS, STORIES_UPDATES, StoryAssignment, StoryUpdate
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,6 @@ class SummarizeAgent:
         self.ss = ss
         settings, tables = ss.settings, ss.tables
         self.book = StoryBook(tables["story-members"], tables["story-index"], tables["story-meta"])
-        self.summarize = summarize_story_with(ss.summary_config)
         self.refreshes = RefreshSchedule(
             tables["story-pending"],
             quiet=settings.summary_debounce_seconds,
@@ -76,18 +74,42 @@ class SummarizeAgent:
                         self.refreshes.persist(partition)
 
     async def publish_due(self, partitions: set[int], now: float) -> None:
-        """Refresh and publish the stories of ``partitions`` whose changes have gone quiet."""
+        """Refresh and publish the stories of ``partitions`` whose changes have gone quiet.
+
+        The due stories are summarized together (one round trip to the summary helper),
+        their updates sent together, and each version recorded once the broker has it: a
+        crash in between republishes the same version instead of losing it.
+        """
         async with self.lock:
-            for partition, story_id, related in self.refreshes.due(now, partitions):
+            due = self.refreshes.due(now, partitions)
+            if not due:
+                return
+            updates = await self.next_versions([(story, related) for _, story, related in due])
+            sent = []
+            for (partition, story_id, _), update in zip(due, updates, strict=True):
+                if update is None:  # unchanged, or its summary failed: until its next change
+                    self.refreshes.done(partition, story_id, now)
+                    continue
+                try:
+                    ack = await self.ss.topics[STORIES_UPDATES].send(
+                        key=story_id.encode(), value=update.to_json()
+                    )
+                except Exception as exc:  # noqa: BLE001 - kept pending, tried next tick
+                    log.warning("update of story %s not published: %r", story_id, exc)
+                    continue
+                sent.append((partition, update, ack))
+            for partition, update, ack in sent:
                 # Table writes go to the changelog partition of the assignments that touched
                 # the story, as if made while processing one of them.
                 with event_context(PartitionEvent(STORIES_ASSIGNMENTS, partition)):
                     try:
-                        await self.publish(story_id, related)
+                        await ack
                     except Exception as exc:  # noqa: BLE001 - kept pending, tried next tick
-                        log.warning("update of story %s not published: %r", story_id, exc)
+                        log.warning("update of story %s not published: %r", update.story_id, exc)
                         continue
-                    self.refreshes.done(partition, story_id, now)
+                    self.book.commit(update)
+                    self.ss.metrics.story_updates.inc()
+                    self.refreshes.done(partition, update.story_id, now)
 
     async def refresh_tick(self) -> None:
         app = self.ss.app
@@ -96,23 +118,40 @@ class SummarizeAgent:
         mine = self.ss.ownership.partitions_of(STORIES_ASSIGNMENTS)
         await self.publish_due(mine, time.time())
 
-    async def publish(self, story_id: str, related: list[str]) -> None:
-        """Summarize a changed story and publish its next version."""
-        ss, book = self.ss, self.book
-        try:
-            update = book.prepare(
-                story_id, self.summarize, now=time.time(), related=book.related_stories(related)
-            )
-            if update is not None and ss.abstractive is not None:
-                update = await ss.abstractive.refine(update, book.story_members(story_id))
-        except Exception:  # noqa: BLE001 - a failing summary must not block the others
-            log.exception("summary of story %s failed; retried on its next change", story_id)
-            return
-        if update is None:
-            return
-        # Record the version only once the broker has the update: a crash in between
-        # republishes the same version instead of losing it.
-        sent = await ss.topics[STORIES_UPDATES].send(key=story_id.encode(), value=update.to_json())
-        await sent
-        book.commit(update)
-        ss.metrics.story_updates.inc()
+    async def next_versions(self, stories: list[tuple[str, list[str]]]) -> list[StoryUpdate | None]:
+        """Each story's next version: None when unchanged or when its summary failed (a
+        failing summary must not block the others; it is tried again on the next change)."""
+        ss, book, now = self.ss, self.book, time.time()
+        out: list[StoryUpdate | None] = []
+        requests: dict[int, dict] = {}
+        for story_id, related in stories:
+            try:
+                request = book.summary_request(
+                    story_id, now=now, related=book.related_stories(related)
+                )
+            except Exception:  # noqa: BLE001
+                log.exception("summary of story %s failed; retried on its next change", story_id)
+                request = None
+            if isinstance(request, dict):  # a summary to compute, not a skip or a merge
+                requests[len(out)] = request
+                request = None
+            out.append(request)
+        computed = await ss.summaries.run(list(requests.values()))
+        for i, result in zip(requests, computed, strict=True):
+            if isinstance(result, Exception):
+                log.error(
+                    "summary of story %s failed; retried on its next change: %r",
+                    requests[i]["story_id"],
+                    result,
+                )
+                continue
+            out[i] = result
+        if ss.abstractive is not None:
+            for i, update in enumerate(out):
+                if update is not None:
+                    try:
+                        members = book.story_members(update.story_id)
+                        out[i] = await ss.abstractive.refine(update, members)
+                    except Exception:  # noqa: BLE001 - the extractive version stands
+                        log.exception("rewrite of story %s failed", update.story_id)
+        return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -201,6 +202,17 @@ class StoryBook:
         publisher that commits only after the broker acknowledged the update never skips a
         version when it crashes in between; at worst it publishes the same version twice.
         """
+        request = self.summary_request(story_id, now=now, related=related)
+        if request is None or isinstance(request, StoryUpdate):
+            return request
+        return summarize(**request)
+
+    def summary_request(
+        self, story_id: str, *, now: float, related: Sequence[RelatedStory] = ()
+    ) -> StoryUpdate | dict[str, Any] | None:
+        """What :meth:`prepare` needs done: None when the story is unchanged since its last
+        version, a merged story's last update, or else the keyword arguments of the summarizer
+        call (so that a caller may run it elsewhere, in another process)."""
         meta = self._meta(story_id)
         if meta.get("fingerprint") == self.fingerprint(story_id):
             return None
@@ -211,15 +223,15 @@ class StoryBook:
         members = self.story_members(story_id)
         if not members:
             return None
-        return summarize(
-            story_id,
-            members,
-            version=version,
-            previous=previous,
-            related=related,
-            now=now,
-            citations=self.citations(story_id),
-        )
+        return {
+            "story_id": story_id,
+            "members": members,
+            "version": version,
+            "previous": previous,
+            "related": list(related),
+            "now": now,
+            "citations": self.citations(story_id),
+        }
 
     def citations(self, story_id: str) -> dict[str, int]:
         """Article id -> source number [n] of every article the story's versions cited."""

@@ -1,0 +1,56 @@
+"""Summaries computed in a helper process equal the inline ones; a dead helper is replaced,
+and one failing summary spoils no other."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from agents.summary_pool import SummaryPool
+from pipeline.summaries.book import StoryBook
+from pipeline.summaries.summarize import SummaryConfig
+from schemas import Article, DedupVerdict, StoryAssignment
+
+
+def _request() -> dict:
+    book = StoryBook({}, {}, {})
+    for i in range(3):
+        article = Article(
+            id=f"p{i}",
+            url=f"https://o{i}.example/p",
+            outlet=f"o{i}.example",
+            title="Harbor bridge reopens after eight months of repairs",
+            text=f"The harbor bridge reopened on Monday after eight months of repairs, outlet {i}"
+            " said.\nOfficials expect traffic to return to normal within a week.",
+            lang="en",
+            published=1_700_000_000.0 + i,
+            content_hash=f"h{i}",
+        )
+        verdict = DedupVerdict(article_id=article.id, kind="original")
+        book.add(StoryAssignment(story_id="s-1", article=article, verdict=verdict))
+    request = book.summary_request("s-1", now=1_700_000_100.0)
+    assert isinstance(request, dict)
+    return request
+
+
+async def test_a_helper_process_gives_the_inline_summary_and_survives_a_dead_helper():
+    request = _request()
+    inline = SummaryPool(SummaryConfig(), processes=0)
+    await inline.start()
+    expected = [u.to_json() for u in await inline.run([request, request])]
+    await inline.stop()
+    pool = SummaryPool(SummaryConfig(), processes=1)
+    await pool.start()
+    try:
+        assert pool.executor is not None
+        assert [u.to_json() for u in await pool.run([request, request])] == expected
+        for pid in list(pool.executor._processes):  # the helper dies
+            os.kill(pid, signal.SIGKILL)
+        again = await pool.run([request, request])  # inline, then a new helper
+        assert [u.to_json() for u in again] == expected
+        assert [u.to_json() for u in await pool.run([request, request])] == expected
+        failed = await pool.run([{**request, "members": []}, request])
+        assert isinstance(failed[0], Exception) and failed[1].to_json() == expected[0]
+    finally:
+        await pool.stop()
+    assert pool.executor is None
