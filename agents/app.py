@@ -20,6 +20,7 @@ from agents.faust_app import (
 )
 from agents.fetch_guard import hand_back_undelivered_records
 from agents.health import BrokerHealth
+from agents.helpers import HelperPool
 from agents.metrics import Metrics
 from agents.offsets import GroupOffsets, bootstrap_of
 from agents.runtime import Storystream, declare_topic
@@ -32,7 +33,6 @@ from agents.stages.listeners import ListenerAgents
 from agents.stages.normalize import NormalizeAgent
 from agents.stages.stalls import StallTimer
 from agents.stages.summarize import SummarizeAgent
-from agents.summary_pool import SummaryPool
 from agents.web import register_views
 from pipeline.assignment.assigner import ClusterConfig
 from pipeline.dedup.index import DedupConfig
@@ -135,8 +135,8 @@ def build_app(
         broker_health=BrokerHealth(bootstrap_of(settings.broker_url)),
     )
     app.service(ss.broker_health)
-    ss.summaries = SummaryPool(ss.summary_config, settings.summary_processes)
-    app.service(ss.summaries)
+    ss.helpers = HelperPool(settings.helper_processes)
+    app.service(ss.helpers)
     if settings.llm_url:
         ss.abstractive = AbstractiveBackend(
             settings.llm_url,

@@ -265,7 +265,7 @@ class Storystream:
     summary_config: SummaryConfig
     group_offsets: GroupOffsets  # this worker group's offsets (ops lag gauge, stall watch)
     broker_health: BrokerHealth  # whether the broker answers (readiness, intake)
-    summaries: Any = None  # the summary helper processes (agents.summary_pool.SummaryPool)
+    helpers: Any = None  # helper processes for pure work (agents.helpers.HelperPool)
     ownership: Ownership = field(default_factory=Ownership)
     abstractive: AbstractiveBackend | None = None
     feeds: Any = None  # the feed fetcher (agents.stages.feeds.FeedAgent) once registered

@@ -68,7 +68,7 @@ class Settings:
     summary_debounce_seconds: float = 1.0
     fetch_wait_seconds: float | None = None
     summary_max_wait_seconds: float = 10.0
-    summary_processes: int = 1
+    helper_processes: int = 1
     table_cache_mb: int = 32
     table_write_buffer_mb: int = 16
     dedup_window_days: float | None = None
@@ -177,10 +177,11 @@ class Settings:
             "is refreshed anyway.",
         ),
         Setting(
-            "STORYSTREAM_SUMMARY_PROCESSES",
-            "summary_processes",
-            "Helper processes that compute story summaries, on other cores than the worker's "
-            "event loop (0: in the worker process itself).",
+            "STORYSTREAM_HELPER_PROCESSES",
+            "helper_processes",
+            "Helper processes for the stages' pure work (normalizing, term statistics, story "
+            "summaries), on other cores than the worker's event loop (0: in the worker "
+            "process itself).",
         ),
         Setting(
             "STORYSTREAM_DEDUP_WINDOW_DAYS",

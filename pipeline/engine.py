@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -193,6 +194,11 @@ class Engine:
             if update is not None:
                 updates.append(update)
         return updates
+
+
+def summarize_request(config: SummaryConfig, request: Mapping[str, Any]) -> StoryUpdate:
+    """``summarize_story`` with ``config`` for one ``StoryBook.summary_request``."""
+    return summarize_story(config=config, **request)
 
 
 def summarize_story_with(config: SummaryConfig) -> Callable[..., StoryUpdate]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from functools import partial
 from typing import Any
 
 import faust
@@ -48,16 +49,26 @@ IDLE_MARKS = 0.5  # seconds between watermarks of an idle worker
 STALL_WARNING_SECONDS = 30.0  # a band owner warns when probes wait longer than this
 
 
-async def send_deduped(ss: Storystream, article: Article, verdict: DedupVerdict) -> Any:
-    """Put a decided article on ``articles.deduped``; the send's acknowledgement future.
+async def send_deduped(ss: Storystream, decided: list[tuple[Article, DedupVerdict]]) -> list[Any]:
+    """Put decided articles on ``articles.deduped``; the sends' acknowledgement futures.
 
-    Tokenizing needs no shared state: it is done here, by the dedup stage, so the
-    single-partition assign stage only weighs and compares.
+    Tokenizing needs no shared state: it is done here, by the dedup stage (in a helper
+    process), so the single-partition assign stage only weighs and compares.
     """
-    ss.metrics.duplicates.labels(kind=verdict.kind).inc()
-    terms = None if not verdict.counts else article_terms(article, ss.cluster_config)
-    deduped = DedupedArticle(article=article, verdict=verdict, terms=terms)
-    return await ss.topics[ARTICLES_DEDUPED].send(key=article.id.encode(), value=deduped.to_json())
+    counted = [article for article, verdict in decided if verdict.counts]
+    work = partial(article_terms, config=ss.cluster_config)
+    computed = iter(await ss.helpers.each(work, counted))
+    acks = []
+    for article, verdict in decided:
+        ss.metrics.duplicates.labels(kind=verdict.kind).inc()
+        terms = next(computed) if verdict.counts else None
+        if isinstance(terms, Exception):
+            raise terms
+        deduped = DedupedArticle(article=article, verdict=verdict, terms=terms)
+        acks.append(
+            await ss.topics[ARTICLES_DEDUPED].send(key=article.id.encode(), value=deduped.to_json())
+        )
+    return acks
 
 
 class DedupAgents:
@@ -148,7 +159,7 @@ class DedupAgents:
             except Exception as exc:  # noqa: BLE001 - the next message must still run
                 await ss.dead_letter("dedup", f"{type(exc).__name__}: {exc}", event)
             last[part] = event
-        acks = [await send_deduped(ss, article, verdict) for article, verdict in verdicts]
+        acks = await send_deduped(ss, verdicts)
         for owner, probe in probes:
             await self.send_band(owner, probe.article_id, probe.to_json())
         for part in last:

@@ -60,8 +60,8 @@ class SingleDedupAgent:
         if items:
             values, sizes, keys = sign_articles([a for a, _ in items], ss.dedup_config)
             verdicts = index.check_signed(items, values, sizes, keys)
-            for (article, _), verdict in zip(items, verdicts, strict=True):
-                await send_deduped(ss, article, verdict)
+            articles = [article for article, _ in items]
+            await send_deduped(ss, list(zip(articles, verdicts, strict=True)))
             index.expire(max(article.published for article, _ in items))  # event time
         with event_context(events[-1]):
             self.dedup.flush()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import faust
 
 from agents.batching import take_drained
 from agents.runtime import Storystream
 from pipeline.common.errors import BadInput
-from pipeline.normalization.normalize import normalize, parse_raw
+from pipeline.normalization.normalize import normalize_message
 from schemas import ARTICLES_NORMALIZED, ARTICLES_RAW
 
 
@@ -28,15 +29,14 @@ class NormalizeAgent:
         batch, within = ss.settings.batch_size, ss.settings.batch_within_seconds
         async for events in take_drained(stream, batch, within=within):
             started = time.perf_counter()
-            for event in events:
-                try:
-                    raw = parse_raw(event.message.value)
-                    article = normalize(raw, received_at=time.time(), config=config)
-                except BadInput as exc:
-                    await ss.dead_letter("normalize", exc.reason, event)
+            work = partial(normalize_message, received_at=time.time(), config=config)
+            results = await ss.helpers.each(work, [event.message.value for event in events])
+            for event, article in zip(events, results, strict=True):
+                if isinstance(article, BadInput):
+                    await ss.dead_letter("normalize", article.reason, event)
                     continue
-                except Exception as exc:  # noqa: BLE001 - the next message must still run
-                    await ss.dead_letter("normalize", f"{type(exc).__name__}: {exc}", event)
+                if isinstance(article, Exception):  # the next message must still run
+                    await ss.dead_letter("normalize", f"{type(article).__name__}: {article}", event)
                     continue
                 # Keyed by canonical url: every version and resend of an article meets at
                 # one dedup home partition.

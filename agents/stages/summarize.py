@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from functools import partial
 
 import faust
 
 from agents.batching import take_drained
 from agents.runtime import PartitionEvent, Storystream, event_context
+from pipeline.engine import summarize_request
 from pipeline.summaries.book import RefreshSchedule, StoryBook
 from schemas import STORIES_ASSIGNMENTS, STORIES_UPDATES, StoryAssignment, StoryUpdate
 
@@ -136,7 +138,9 @@ class SummarizeAgent:
                 requests[len(out)] = request
                 request = None
             out.append(request)
-        computed = await ss.summaries.run(list(requests.values()))
+        computed = await ss.helpers.each(
+            partial(summarize_request, ss.summary_config), list(requests.values())
+        )
         for i, result in zip(requests, computed, strict=True):
             if isinstance(result, Exception):
                 log.error(

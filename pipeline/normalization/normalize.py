@@ -57,6 +57,13 @@ _TITLE_SUFFIX = re.compile(r"\s+[|\-–—:]\s+([^|\-–—:]{2,40})$")
 _INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def normalize_message(
+    payload: bytes, *, received_at: float, config: NormalizeConfig | None = None
+) -> Article:
+    """A raw article's JSON bytes, parsed and normalized (raises BadInput as both do)."""
+    return normalize(parse_raw(payload), received_at=received_at, config=config)
+
+
 def parse_raw(payload: bytes) -> RawArticle:
     """Decode a raw article from JSON bytes.
 

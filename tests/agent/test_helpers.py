@@ -1,12 +1,16 @@
-"""Summaries computed in a helper process equal the inline ones; a dead helper is replaced,
-and one failing summary spoils no other."""
+"""Work done in a helper process equals the inline work; a dead helper is replaced, and one
+failing item spoils no other."""
 
 from __future__ import annotations
 
 import os
 import signal
+from functools import partial
 
-from agents.summary_pool import SummaryPool
+from agents.helpers import HelperPool
+from pipeline.common.errors import BadInput
+from pipeline.engine import summarize_request
+from pipeline.normalization.normalize import normalize_message
 from pipeline.summaries.book import StoryBook
 from pipeline.summaries.summarize import SummaryConfig
 from schemas import Article, DedupVerdict, StoryAssignment
@@ -35,22 +39,27 @@ def _request() -> dict:
 
 async def test_a_helper_process_gives_the_inline_summary_and_survives_a_dead_helper():
     request = _request()
-    inline = SummaryPool(SummaryConfig(), processes=0)
+    summarize = partial(summarize_request, SummaryConfig())
+    inline = HelperPool(processes=0)
     await inline.start()
-    expected = [u.to_json() for u in await inline.run([request, request])]
+    expected = [u.to_json() for u in await inline.each(summarize, [request, request])]
     await inline.stop()
-    pool = SummaryPool(SummaryConfig(), processes=1)
+    pool = HelperPool(processes=1)
     await pool.start()
     try:
         assert pool.executor is not None
-        assert [u.to_json() for u in await pool.run([request, request])] == expected
+        assert [u.to_json() for u in await pool.each(summarize, [request, request])] == expected
         for pid in list(pool.executor._processes):  # the helper dies
             os.kill(pid, signal.SIGKILL)
-        again = await pool.run([request, request])  # inline, then a new helper
+        again = await pool.each(summarize, [request, request])  # inline, then a new helper
         assert [u.to_json() for u in again] == expected
-        assert [u.to_json() for u in await pool.run([request, request])] == expected
-        failed = await pool.run([{**request, "members": []}, request])
-        assert isinstance(failed[0], Exception) and failed[1].to_json() == expected[0]
+        assert [u.to_json() for u in await pool.each(summarize, [request, request])] == expected
+        failed = await pool.each(summarize, [{**request, "members": []}, request])
+        assert isinstance(failed[0], BadInput) and failed[1].to_json() == expected[0]
+        normalize = partial(normalize_message, received_at=1_700_000_000.0)
+        good = b'{"id": "n1", "url": "https://x.example/n1", "text": "Bridge reopens today."}'
+        article, bad = await pool.each(normalize, [good, b"{not json"])
+        assert article.id == "n1" and isinstance(bad, BadInput) and bad.reason
     finally:
         await pool.stop()
     assert pool.executor is None
