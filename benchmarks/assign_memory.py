@@ -49,13 +49,23 @@ def rss_mb() -> float:
     return pages * resource.getpagesize() / 2**20
 
 
+def suffix(rep: int) -> str:
+    """A name ending of its own for every repetition (base-26 letters of ``rep``)."""
+    letters = ""
+    while True:
+        rep, digit = divmod(rep, 26)
+        letters += "abcdefghijklmnopqrstuvwxyz"[digit]
+        if not rep:
+            return letters
+
+
 def vary(text: str, rep: int) -> str:
-    """The text with its capitalized names and small numbers changed for repetition ``rep``."""
+    """The text with its capitalized names and small numbers changed for repetition ``rep``:
+    every repetition's names are its own, as every new event's are."""
     if rep == 0:
         return text
-    text = NAME.sub(
-        lambda m: m.group(1) + "ov" + "abcdefghij"[rep % 10] * (1 + rep // 10 % 3), text
-    )
+    ending = "ov" + suffix(rep)
+    text = NAME.sub(lambda m: m.group(1) + ending, text)
     return NUMBER.sub(lambda m: str((int(m.group(1)) + 7 * rep) % 1000), text)
 
 
