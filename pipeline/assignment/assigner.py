@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from itertools import chain
 from operator import mul
 from sys import intern
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -567,7 +567,11 @@ class _Story:
 
     @classmethod
     def from_bytes(cls, payload: bytes) -> _Story:
-        data = orjson.loads(payload)
+        return cls.from_dict(orjson.loads(payload))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> _Story:
+        """A story from its decoded record."""
         vectors = [name for name, _ in _STORY_VECTORS]
         known = {f.name for f in fields(cls)} - set(vectors) - {"top_names"}
         # fields written by another version of this module are ignored
@@ -825,7 +829,10 @@ class StoryAssigner:
             elif self._df.restore(key, value):
                 pass
             elif kind == "s":
-                story = _Story.from_bytes(value)
+                record = orjson.loads(value)
+                if lazy and self._past_recall(record):
+                    continue  # nothing of it is restored: its vectors are not even decoded
+                story = _Story.from_dict(record)
                 if lazy and (story.merged_into is not None or self._asleep_on_restore(story)):
                     if story.merged_into is None:
                         story.dormant = True
@@ -880,6 +887,19 @@ class StoryAssigner:
             if story.seen + after >= self._clock - self.config.recall_seconds:
                 self._remember(story, story.seen + after)
         self._watermark_moved()
+
+    def _past_recall(self, record: dict[str, Any]) -> bool:
+        """Whether a story record restores to nothing: merged, or asleep for longer than
+        names recall sleeping stories (as :meth:`_asleep_on_restore` and the recall window
+        in :meth:`restore` would judge the decoded story)."""
+        if record.get("merged_into") is not None:
+            return True
+        seen = record.get("seen")
+        if seen is None:
+            seen = self._clock - max(0.0, self._watermark - record["last"])
+        after = self.config.dormant_after_seconds
+        asleep = record.get("dormant") or seen < self._clock - after
+        return bool(asleep) and seen + after < self._clock - self.config.recall_seconds
 
     def _asleep_on_restore(self, story: _Story) -> bool:
         """Whether a restored story sleeps: its record says so, or the restored clock does
