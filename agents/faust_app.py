@@ -133,11 +133,15 @@ def store_options(settings: Settings) -> dict[str, Any]:
     """
     if not settings.store_url.startswith("rocksdb"):
         return {}
+    cache_index_and_filter_blocks()
     mib = 1 << 20
     return {
         "block_cache_size": settings.table_cache_mb * mib,
         "write_buffer_size": settings.table_write_buffer_mb * mib,
         "max_write_buffer_number": 2,
+        # the index and filter blocks of every file count against the cache as well, rather
+        # than growing with the table's size beside it
+        "cache_index_and_filter_blocks": True,
     }
 
 
@@ -195,3 +199,34 @@ def fetched_highwaters(app: faust.App, bootstrap: str) -> None:
         return consumer
 
     app._new_consumer = make_consumer
+
+
+def cache_index_and_filter_blocks() -> None:
+    """Let table stores keep their index and filter blocks in the block cache.
+
+    RocksDB holds every file's index and bloom-filter blocks in memory beside the block
+    cache unless told otherwise, so a store's memory grows with its size on disk: the assign
+    stage's table grows with the history it archives. faust builds the store's table options
+    itself and ignores this one, so its options are rebuilt here (as faust makes them) with
+    the flag set when a table's options ask for ``cache_index_and_filter_blocks``.
+    """
+    import rocksdict
+    from faust.stores import rocksdb as faust_rocksdb
+
+    made = faust_rocksdb.RocksDBOptions.as_options
+    if getattr(made, "caches_index", False):
+        return
+
+    def as_options(self: Any) -> Any:
+        options = made(self)
+        if self.use_rocksdict and self.extra_options.get("cache_index_and_filter_blocks"):
+            table = rocksdict.BlockBasedOptions()
+            table.set_bloom_filter(self.bloom_filter_size, block_based=True)
+            table.set_block_cache(rocksdict.Cache(self.block_cache_size))
+            table.set_index_type(rocksdict.BlockBasedIndexType.binary_search())
+            table.set_cache_index_and_filter_blocks(True)
+            options.set_block_based_table_factory(table)
+        return options
+
+    as_options.caches_index = True  # type: ignore[attr-defined]
+    faust_rocksdb.RocksDBOptions.as_options = as_options

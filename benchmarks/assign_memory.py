@@ -103,6 +103,8 @@ def open_store(path: Path) -> Any:
     options.set_max_write_buffer_number(wanted["max_write_buffer_number"])
     table_options = BlockBasedOptions()
     table_options.set_block_cache(Cache(wanted["block_cache_size"]))
+    if wanted.get("cache_index_and_filter_blocks"):
+        table_options.set_cache_index_and_filter_blocks(True)
     options.set_block_based_table_factory(table_options)
     return Rdict(str(path), options=options)
 

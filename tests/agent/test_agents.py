@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from importlib import resources
 from pathlib import Path
@@ -260,6 +261,15 @@ def test_table_stores_get_a_bounded_rocksdb_cache_and_write_buffer() -> None:
     from agents.faust_app import store_options
 
     assert store_options(Settings(store_url="memory://")) == {}
-    options = RocksDBOptions(**store_options(Settings(store_url="rocksdb://", table_cache_mb=8)))
+    wanted = store_options(Settings(store_url="rocksdb://", table_cache_mb=8))
+    options = RocksDBOptions(**wanted)
     assert options.block_cache_size == 8 * 2**20
     assert options.write_buffer_size == 16 * 2**20 and options.max_write_buffer_number == 2
+    # index and filter blocks count against that cache: the store really opens with them
+    assert options.extra_options == {"cache_index_and_filter_blocks": True}
+    assert getattr(RocksDBOptions.as_options, "caches_index", False)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = RocksDBOptions(**wanted, use_rocksdict=True).open(Path(tmp) / "t.db")
+        db[b"k"] = b"v"
+        assert db[b"k"] == b"v"
+        db.close()
