@@ -58,11 +58,11 @@ class SingleDedupAgent:
             except Exception as exc:  # noqa: BLE001 - the next message must still run
                 await ss.dead_letter("dedup", f"{type(exc).__name__}: {exc}", event)
         if items:
-            values, sizes, keys = sign_articles([a for a, _ in items], ss.dedup_config)
-            verdicts = index.check_signed(items, values, sizes, keys)
             articles = [article for article, _ in items]
+            values, sizes, keys = sign_articles(articles, ss.dedup_config)
+            verdicts = index.check_signed(items, values, sizes, keys)
             await send_deduped(ss, list(zip(articles, verdicts, strict=True)))
-            index.expire(max(article.published for article, _ in items))  # event time
+            index.expire(max(article.published for article in articles))  # event time
         with event_context(events[-1]):
             self.dedup.flush()
         ss.metrics.observe_batch("dedup", len(events), time.perf_counter() - started)
