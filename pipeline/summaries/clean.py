@@ -99,15 +99,8 @@ def clean_sentence(
     return text
 
 
-_ASCII_LETTER = re.compile(r"[A-Za-z]")
-_ASCII_UPPER = re.compile(r"[A-Z]")
-
-
 def _shouted(text: str) -> bool:
-    """More than half of the letters are capitals (counted by regex for ASCII text)."""
-    if text.isascii():
-        letters = len(_ASCII_LETTER.findall(text))
-        return bool(letters) and len(_ASCII_UPPER.findall(text)) > 0.5 * letters
+    """More than half of the letters are capitals."""
     letters = [c for c in text if c.isalpha()]
     return bool(letters) and sum(c.isupper() for c in letters) > 0.5 * len(letters)
 
