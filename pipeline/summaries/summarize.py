@@ -133,16 +133,14 @@ class SummaryConfig:
 
 _MARKER = re.compile(r"\s*\[\d+\]")
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
-# A heading opening on a pronoun or a connective leans on a sentence it does not carry.
-_LEANING_OPENER = re.compile(
-    r"^(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their|But|And|Also|However|"
-    r"Meanwhile|Still|Yet)\b",
-    re.IGNORECASE,
+# Openers that lean on an earlier sentence: a pronoun or a connective.
+_LEANING_WORDS = (
+    "He|She|It|They|This|That|These|Those|His|Her|Its|Their|But|And|Also|However|"
+    "Meanwhile|Still|Yet"
 )
-_ANAPHORA = re.compile(
-    r"^(?:He|She|It|They|This|That|These|Those|His|Her|Its|Their|But|And|Also|However|"
-    r"Meanwhile|Still|Yet|The two)\b"
-)
+# A heading opening on one leans on a sentence it does not carry.
+_LEANING_OPENER = re.compile(rf"^(?:{_LEANING_WORDS})\b", re.IGNORECASE)
+_ANAPHORA = re.compile(rf"^(?:{_LEANING_WORDS}|The two)\b")
 _TITLE_SUFFIX = re.compile(r"\s+[|–—-]\s+[^|–—-]{2,60}$")
 _TITLE_PREFIX = re.compile(
     r"^(?:UPDATE\s*\d*|UPDATED|BREAKING|WATCH|VIDEO|LIVE|EXCLUSIVE|ANALYSIS|OPINION)\s*[:|-]\s*",
@@ -882,12 +880,11 @@ def _what_it_is_about(words: list[str], max_words: int) -> str:
     if rest and rest[0].lower() in _PREPOSITIONS:
         rest = rest[1:]
     rest = rest[:max_words]
-    while rest and (
-        rest[-1].lower().strip(",.;:") in STOPWORDS
-        or rest[-1].lower().strip(",.;:") in _EDGE_WORDS
-        or rest[-1].lower().strip(",.;:") in _PREPOSITIONS
-        or not rest[-1].strip(",.;:").isalpha()
-    ):
+    while rest:
+        last = rest[-1].strip(",.;:")
+        low = last.lower()
+        if last.isalpha() and not (low in STOPWORDS or low in _EDGE_WORDS or low in _PREPOSITIONS):
+            break
         rest = rest[:-1]
     return " ".join(rest).strip(",;: ") if len(rest) >= 2 else ""
 
