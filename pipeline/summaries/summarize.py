@@ -803,6 +803,8 @@ class _Model:
             return list(group)
         block = self.sim[np.ix_(group, group)]
         closeness = (block.sum(axis=1) - block.diagonal()) / (len(group) - 1)
+        # rounded: dense and sparse vectors differ in the last bits, and a tie goes to order
+        closeness = np.round(closeness, 9)
         return [group[k] for k in sorted(range(len(group)), key=lambda k: (-closeness[k], k))]
 
     def _opening_words(self, order: Sequence[int], max_words: int, taken: set[str]) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from pipeline.common.errors import BadInput
@@ -614,3 +616,13 @@ def test_what_the_leads_corroborate_gains_on_body_text_the_term_counts_favour():
         return float(m.score[lead] - m.score[body])
 
     assert gap(SummaryConfig()) > gap(SummaryConfig(lead_weight=0.0)) + 0.02
+
+
+def test_central_first_ties_go_to_the_earlier_pick_whatever_the_last_bits():
+    # sentences 1 and 2 are equally central but for float noise (dense and sparse vectors
+    # differ in the last bits): the earlier one comes first
+    sim = np.array([[1.0, 0.5, 0.5 + 1e-15], [0.5, 1.0, 0.3], [0.5 + 1e-15, 0.3, 1.0]])
+    model = SimpleNamespace(sim=sim)
+    assert summarize._Model.central_first(model, [0, 1, 2]) == [0, 1, 2]
+    sim[0, 1] = sim[1, 0] = 0.2  # a real difference still orders them
+    assert summarize._Model.central_first(model, [0, 1, 2]) == [2, 0, 1]
