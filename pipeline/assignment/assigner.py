@@ -884,29 +884,37 @@ class StoryAssigner:
         # back in the recall index, in the order they went to sleep (about when they did)
         after = self.config.dormant_after_seconds
         for story in sorted(sleeping, key=lambda s: (s.seen + after, s.seq)):
-            if story.seen + after >= self._clock - self.config.recall_seconds:
+            if self._within_recall(story.seen):
                 self._remember(story, story.seen + after)
         self._watermark_moved()
 
     def _past_recall(self, record: dict[str, Any]) -> bool:
         """Whether a story record restores to nothing: merged, or asleep for longer than
         names recall sleeping stories (as :meth:`_asleep_on_restore` and the recall window
-        in :meth:`restore` would judge the decoded story)."""
+        in :meth:`restore` judge the decoded story)."""
         if record.get("merged_into") is not None:
             return True
-        seen = record.get("seen")
-        if seen is None:
-            seen = self._clock - max(0.0, self._watermark - record["last"])
-        after = self.config.dormant_after_seconds
-        asleep = record.get("dormant") or seen < self._clock - after
-        return bool(asleep) and seen + after < self._clock - self.config.recall_seconds
+        seen = self._restored_seen(record.get("seen"), record["last"])
+        return self._sleeps(record.get("dormant", False), seen) and not self._within_recall(seen)
 
     def _asleep_on_restore(self, story: _Story) -> bool:
         """Whether a restored story sleeps: its record says so, or the restored clock does
         (going to sleep writes no record)."""
-        if story.seen is None:  # an older record: its idle time in event time
-            story.seen = self._clock - max(0.0, self._watermark - story.last)
-        return story.dormant or story.seen < self._clock - self.config.dormant_after_seconds
+        story.seen = self._restored_seen(story.seen, story.last)
+        return self._sleeps(story.dormant, story.seen)
+
+    def _restored_seen(self, seen: float | None, last: float) -> float:
+        """When a restored story was last joined, in stream time (an older record has only
+        its event time: its idle time in event time counts back from the clock)."""
+        return self._clock - max(0.0, self._watermark - last) if seen is None else seen
+
+    def _sleeps(self, dormant: bool, seen: float) -> bool:
+        """Whether a restored story sleeps: marked so, or idle longer than dormancy."""
+        return dormant or seen < self._clock - self.config.dormant_after_seconds
+
+    def _within_recall(self, seen: float) -> bool:
+        """Whether a story asleep since ``seen`` + dormancy is still within the recall window."""
+        return seen + self.config.dormant_after_seconds >= self._clock - self.config.recall_seconds
 
     def _read_counters(self, payload: bytes) -> None:
         """The ``n`` record: articles seen, stories opened, watermark and stream clock."""
