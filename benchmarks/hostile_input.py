@@ -33,25 +33,15 @@ from agents.settings import Settings  # noqa: E402
 from schemas import (  # noqa: E402
     ARTICLES_RAW,
     DEADLETTER,
-    DEDUP_BANDS,
-    DEDUP_MATCHES,
     STORIES_ASSIGNMENTS,
     STORIES_UPDATES,
 )
 from tests.integration.conftest import WorkerProcess  # noqa: E402
 from tests.integration.faultdata import (  # noqa: E402
-    INPUT_TOPICS,
     hostile_messages,
+    input_topics,
     story_articles,
 )
-
-
-def consumed_topics() -> tuple[str, ...]:
-    """The input topics a default worker reads (the band topics only with several dedup
-    partitions)."""
-    if Settings().dedup_partitions > 1:
-        return INPUT_TOPICS
-    return tuple(t for t in INPUT_TOPICS if t not in (DEDUP_BANDS, DEDUP_MATCHES))
 
 
 def _decode(value: bytes) -> dict | None:
@@ -161,7 +151,8 @@ async def one_run(articles: list[dict], hostile: list[tuple[str, bytes]], seed: 
 async def main_async(args: argparse.Namespace) -> dict:
     articles = story_articles(args.articles, seed=args.seed)
     clean = await one_run(articles, [], args.seed)
-    bad = hostile_messages(args.hostile, seed=args.seed, topics=consumed_topics())
+    read = input_topics(Settings().dedup_partitions)  # the topics a default worker reads
+    bad = hostile_messages(args.hostile, seed=args.seed, topics=read)
     hostile = await one_run(articles, bad, args.seed)
     ratio = hostile["published_per_s"] / clean["published_per_s"]
     return {"clean": clean, "hostile": hostile, "ratio": round(ratio, 3)}

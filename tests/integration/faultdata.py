@@ -186,6 +186,16 @@ INPUT_TOPICS = (
     ARTICLES_DEDUPED,
     STORIES_ASSIGNMENTS,
 )
+BAND_TOPICS = (DEDUP_BANDS, DEDUP_MATCHES)
+
+
+def input_topics(dedup_partitions: int) -> tuple[str, ...]:
+    """The topics a worker reads: the band topics only with several dedup partitions."""
+    if dedup_partitions > 1:
+        return INPUT_TOPICS
+    return tuple(t for t in INPUT_TOPICS if t not in BAND_TOPICS)
+
+
 HUGE = 2_100_000  # over the raw body limit (STORYSTREAM_MAX_BODY_BYTES, 2,000,000)
 
 

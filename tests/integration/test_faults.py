@@ -29,8 +29,6 @@ from schemas import (
     ARTICLES_NORMALIZED,
     ARTICLES_RAW,
     DEADLETTER,
-    DEDUP_BANDS,
-    DEDUP_MATCHES,
     STORIES_ASSIGNMENTS,
     STORIES_UPDATES,
     DedupedArticle,
@@ -38,7 +36,7 @@ from schemas import (
     StoryAssignment,
 )
 from tests.integration.conftest import TopicReader, WorkerProcess
-from tests.integration.faultdata import INPUT_TOPICS, event_of, hostile_messages, story_articles
+from tests.integration.faultdata import event_of, hostile_messages, input_topics, story_articles
 
 pytestmark = pytest.mark.integration
 
@@ -303,9 +301,7 @@ async def test_hostile_messages_on_every_input_topic_are_dead_lettered(
     broker, worker_factory, dedup_partitions
 ):
     """One dedup partition reads no band topics; two read them (the home/owner protocol)."""
-    topics = INPUT_TOPICS
-    if dedup_partitions == 1:
-        topics = tuple(t for t in INPUT_TOPICS if t not in (DEDUP_BANDS, DEDUP_MATCHES))
+    topics = input_topics(dedup_partitions)
     raw = story_articles(144, seed=5)
     # a good article near the body limit (STORYSTREAM_MAX_BODY_BYTES, 2,000,000)
     big = raw[77]
