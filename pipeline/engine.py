@@ -13,7 +13,7 @@ import numpy as np
 from pipeline.assignment.assigner import ClusterConfig, StoryAssigner, article_terms
 from pipeline.common.errors import BadInput
 from pipeline.dedup.index import DedupConfig, Deduplicator, sign_articles
-from pipeline.normalization.normalize import NormalizeConfig, normalize, parse_raw
+from pipeline.normalization.normalize import NormalizeConfig, normalize_message
 from pipeline.summaries.book import StoryBook
 from pipeline.summaries.summarize import SummaryConfig, summarize_story
 from schemas import (
@@ -81,8 +81,7 @@ def prepare_many(
     normalized: list[int] = []
     for message in messages:
         try:
-            raw = message if isinstance(message, RawArticle) else parse_raw(message)
-            article = normalize(raw, received_at=received_at, config=config.normalize)
+            article = normalize_message(message, received_at=received_at, config=config.normalize)
         except BadInput as exc:
             out.append(Prepared(failed_stage="normalize", reason=exc.reason))
             continue

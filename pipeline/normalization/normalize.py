@@ -58,10 +58,12 @@ _INVISIBLE = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad\x00-\x08\x0b\x0c\x0e-\
 
 
 def normalize_message(
-    payload: bytes, *, received_at: float, config: NormalizeConfig | None = None
+    message: bytes | RawArticle, *, received_at: float, config: NormalizeConfig | None = None
 ) -> Article:
-    """A raw article's JSON bytes, parsed and normalized (raises BadInput as both do)."""
-    return normalize(parse_raw(payload), received_at=received_at, config=config)
+    """A raw article (or its JSON bytes, parsed first), normalized; raises BadInput as
+    :func:`parse_raw` and :func:`normalize` do."""
+    raw = message if isinstance(message, RawArticle) else parse_raw(message)
+    return normalize(raw, received_at=received_at, config=config)
 
 
 def parse_raw(payload: bytes) -> RawArticle:
