@@ -40,7 +40,10 @@ def each(fn: Callable[[T], R], items: Sequence[T]) -> list[R | Exception]:
 
 
 def _ready() -> bool:
-    """Run once in each new helper so that it has started before the first batch."""
+    """Run once in each new helper so that it has started, and imported the stages it runs,
+    before the first batch (importing them takes about a second)."""
+    import pipeline.engine  # noqa: F401 - normalize, term statistics and summaries
+
     return True
 
 

@@ -22,6 +22,7 @@ from pipeline.assignment.doc_freq import DocumentFrequencies
 from pipeline.assignment.sorted_vectors import EMPTY, SortedVector
 from pipeline.assignment.splits import row_cosines, split_by_cosines
 from pipeline.common.jsonbytes import json_bytes
+from pipeline.common.memos import DeliveryMemos
 from pipeline.common.text import STOPWORDS, WORD_RE, stable_hash
 from pipeline.dedup.minhash import key_ids
 from schemas.records import Article, ArticleTerms, DedupVerdict, StoryAssignment, StorySplit
@@ -452,6 +453,13 @@ def _link_story(link: str | list[str]) -> str:
     return link if isinstance(link, str) else link[0]
 
 
+def _legacy_answer(value: bytes) -> tuple[bytes, float]:
+    """An answer recorded on its own (``d:<delivery>``, before answers shared a record), with
+    the watermark when it was given; one written without that time is as old as any."""
+    given = orjson.loads(value).get("t")
+    return bytes(value), float("-inf") if given is None else float(given)
+
+
 def _doc_record(doc: _Doc, followers: list[list] | None, cfg: ClusterConfig) -> bytes:
     """A kept article's record (``m:<article>``): what a split check and a rebuild read.
 
@@ -671,7 +679,8 @@ class StoryAssigner:
     :class:`~pipeline.assignment.doc_freq.DocumentFrequencies`), ``s:<story>`` stories,
     ``g:<group>`` the members of a related-story group (none for a story alone in its own),
     ``a:<article>`` the story of each article (for a copy of a kept article, ``[story, kept
-    article]``), ``d:<delivery>`` answers already given (while ``answer_memo_seconds`` have
+    article]``), ``d:<first delivery>`` the answers given between two drains (see
+    :class:`~pipeline.common.memos.DeliveryMemos`; kept while ``answer_memo_seconds`` have
     not passed), ``m:<article>`` the vectors of an article kept for its story's split checks,
     with the copies that follow it, so that a restored assigner decides exactly as the one
     before. A story's going dormant is not written: the restored watermark decides it again.
@@ -701,8 +710,7 @@ class StoryAssigner:
         self._article_story: dict[str, str] = {}
         # answers already given, by delivery, as their encoded records (compact, and written
         # as they are)
-        self._deliveries: dict[str, bytes] = {}
-        self._memo_expiry: list[tuple[float, str]] = []  # (watermark when given, delivery)
+        self._memos = DeliveryMemos("d:")
         self._index: dict[str, dict[str, float]] = {}
         # dormant stories (id: seq) by the names they are indexed under, for
         # ``recall_seconds``; a name listed for more than ``recall_max_posting`` is too common
@@ -738,7 +746,7 @@ class StoryAssigner:
         ``terms``: the article's :func:`article_terms`, if an earlier stage computed them.
         """
         if delivery is not None:
-            memo = self._deliveries.get(delivery)
+            memo = self._memos.get(delivery)
             if memo is not None:
                 seen = orjson.loads(memo)
                 return StoryAssignment(
@@ -753,11 +761,8 @@ class StoryAssigner:
                 )
         result = self._assign(article, verdict, terms)
         if delivery is not None:
-            given = max(self._watermark, article.published)
-            heapq.heappush(self._memo_expiry, (given, delivery))
-            self._deliveries[delivery] = json_bytes(
+            answer = json_bytes(
                 {
-                    "t": given,
                     "story": result.story_id,
                     "score": result.score,
                     "new": result.is_new_story,
@@ -766,7 +771,7 @@ class StoryAssigner:
                     "split": result.split.to_dict() if result.split else None,
                 }
             )
-            self._dirty["d:" + delivery] = None
+            self._memos.add(delivery, answer, max(self._watermark, article.published))
         return result
 
     def related(self, story_id: str) -> list[str]:
@@ -797,6 +802,7 @@ class StoryAssigner:
         for key in self._dirty:
             out.append((key, self._encode(key)))
         self._dirty.clear()
+        out += self._memos.drain()
         if self._lookup is not None:
             self._let_go()
         return out
@@ -842,17 +848,12 @@ class StoryAssigner:
             elif kind == "a" and not lazy:
                 self._article_story[name] = _link_story(orjson.loads(value))
             elif kind == "d":
-                self._deliveries[name] = bytes(value)
-                given = orjson.loads(value).get("t")
-                # an answer written without its time is as old as the restored watermark
-                memo_time = float("-inf") if given is None else float(given)
-                self._memo_expiry.append((memo_time, name))
+                self._memos.restore(key, value, _legacy_answer)
             elif kind == "g":
                 groups[name] = orjson.loads(value)
             elif kind == "m" and not lazy:
                 self._hold_member(name, value)
         self._df.finish_restore()
-        heapq.heapify(self._memo_expiry)
         stories = self._stories
         for story in stories.values():
             story.group = story.id
@@ -942,8 +943,6 @@ class StoryAssigner:
                 return None
             root = self._root.get(name)
             return orjson.dumps(sid if root is None else [sid, root])
-        if kind == "d":
-            return self._deliveries.get(name)
         if kind == "m":
             doc = self._member_docs.get(name)
             return None if doc is None else _doc_record(doc, self._followers.get(name), self.config)
@@ -1297,12 +1296,7 @@ class StoryAssigner:
 
     def _forget_answers(self) -> None:
         """Drop the answers given ``answer_memo_seconds`` of event time ago (and their records)."""
-        limit = self._watermark - self.config.answer_memo_seconds
-        heap = self._memo_expiry
-        while heap and heap[0][0] < limit:
-            _, delivery = heapq.heappop(heap)
-            if self._deliveries.pop(delivery, None) is not None:
-                self._dirty["d:" + delivery] = None
+        self._memos.expire(self._watermark - self.config.answer_memo_seconds)
 
     def _sleep_idle(self) -> None:
         """Put the stories idle for ``dormant_after_seconds`` before the watermark to sleep.

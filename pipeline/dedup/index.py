@@ -12,6 +12,7 @@ import numpy as np
 import orjson
 
 from pipeline.common.jsonbytes import json_bytes
+from pipeline.common.memos import DeliveryMemos
 from pipeline.common.text import stable_hash
 from pipeline.dedup.minhash import band_keys, signatures
 from schemas.records import Article, DedupVerdict
@@ -313,9 +314,11 @@ def note_revision(entry: Any, article: Article, chash: str, max_versions: int) -
 class Deduplicator(ChangeRecords):
     """Decides, article by article, whether it is new, a resend, a revision or a copy.
 
-    State: the indexed articles (id, url, content hashes, MinHash signature, event time) and
-    the verdicts of recent deliveries. Every change is recorded as a (key, bytes) pair that
-    ``drain_changes`` hands to a changelogged table; ``restore`` rebuilds the same state.
+    State: the indexed articles (id, url, content hashes, MinHash signature, event time;
+    ``a/<id>``) and the verdicts of recent deliveries (``d/<first delivery>``, one record per
+    drained batch: :class:`~pipeline.common.memos.DeliveryMemos`). Every change is recorded as
+    a (key, bytes) pair that ``drain_changes`` hands to a changelogged table; ``restore``
+    rebuilds the same state.
     """
 
     def __init__(self, config: DedupConfig | None = None) -> None:
@@ -323,9 +326,8 @@ class Deduplicator(ChangeRecords):
         c = self.config
         self._ids = IdentityIndex()
         self._entries: dict[str, _Entry] = self._ids.entries
-        self._deliveries: dict[str, tuple[bytes, float]] = {}
+        self._memos = DeliveryMemos(DELIVERY_PREFIX)
         self._entry_heap: list[tuple[float, str]] = []
-        self._delivery_heap: list[tuple[float, str]] = []
         self._changes: dict[str, bytes | None] = {}
         self._seq = 0
         self._sigs = np.empty((1024, c.num_perm), dtype=np.uint32)
@@ -344,6 +346,10 @@ class Deduplicator(ChangeRecords):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def drain_changes(self) -> list[tuple[str, bytes | None]]:
+        """State records written since the last call (value None: delete the key)."""
+        return super().drain_changes() + self._memos.drain()
 
     def check(self, article: Article, delivery: str | None = None) -> DedupVerdict:
         """The verdict for one article; updates the index (unless the delivery was seen)."""
@@ -378,9 +384,9 @@ class Deduplicator(ChangeRecords):
         out: list[DedupVerdict] = []
         for i, (article, delivery) in enumerate(items):
             if delivery is not None:
-                seen = self._deliveries.get(delivery)
+                seen = self._memos.get(delivery)
                 if seen is not None:
-                    out.append(decode_verdict(seen[0]))
+                    out.append(decode_verdict(seen))
                     continue
             cands = found[i]
             for j in earlier.get(i, ()):
@@ -390,13 +396,7 @@ class Deduplicator(ChangeRecords):
             verdict = self._decide(article, values[i], int(sizes[i]), keys[i], cands)
             placed[i] = self._last_placed
             if delivery is not None:
-                blob = encode_verdict(verdict)
-                published = float(article.published)
-                self._deliveries[delivery] = (blob, published)
-                heapq.heappush(self._delivery_heap, (published, delivery))
-                self._changes[DELIVERY_PREFIX + delivery] = orjson.dumps(
-                    {"v": orjson.Fragment(blob), "p": published}
-                )
+                self._memos.add(delivery, encode_verdict(verdict), float(article.published))
             out.append(verdict)
         self._flush()
         return out
@@ -408,11 +408,8 @@ class Deduplicator(ChangeRecords):
                 continue
             if key.startswith(ARTICLE_PREFIX):
                 self._restore_entry(key[len(ARTICLE_PREFIX) :], value)
-            elif key.startswith(DELIVERY_PREFIX):
-                rec = orjson.loads(value)
-                delivery = key[len(DELIVERY_PREFIX) :]
-                self._deliveries[delivery] = (json_bytes(rec["v"]), float(rec["p"]))
-                heapq.heappush(self._delivery_heap, (float(rec["p"]), delivery))
+            else:
+                self._memos.restore(key, value, _legacy_verdict)
         self._flush()
 
     def expire(self, now: float) -> int:
@@ -428,13 +425,7 @@ class Deduplicator(ChangeRecords):
             self._remove_entry(entry)
             self._changes[ARTICLE_PREFIX + aid] = None
             removed += 1
-        dheap = self._delivery_heap
-        while dheap and dheap[0][0] < cutoff:
-            published, key = heapq.heappop(dheap)
-            memo = self._deliveries.get(key)
-            if memo is not None and memo[1] == published:
-                del self._deliveries[key]
-                self._changes[DELIVERY_PREFIX + key] = None
+        self._memos.expire(cutoff)
         if removed:
             self._merge()
         return removed
@@ -446,9 +437,7 @@ class Deduplicator(ChangeRecords):
         article = sum(
             len(ARTICLE_PREFIX + e.id) + len(self._encode_entry(e)) for e in self._entries.values()
         )
-        delivery = sum(
-            len(DELIVERY_PREFIX + k) + len(b) + 20 for k, (b, _) in self._deliveries.items()
-        )
+        delivery = self._memos.record_bytes()
         n = max(len(self._entries), 1)
         return {
             "article_records": article,
@@ -700,6 +689,12 @@ def encode_verdict(v: DedupVerdict) -> bytes:
     return json_bytes(
         [v.article_id, _KIND_CODE[v.kind], v.duplicate_of, v.similarity, v.replaces]
     )
+
+
+def _legacy_verdict(value: bytes) -> tuple[bytes, float]:
+    """A verdict recorded on its own (``d/<delivery>``, before verdicts shared a record)."""
+    record = orjson.loads(value)
+    return json_bytes(record["v"]), float(record["p"])
 
 
 def decode_verdict(blob: bytes) -> DedupVerdict:

@@ -273,3 +273,12 @@ def test_table_stores_get_a_bounded_rocksdb_cache_and_write_buffer() -> None:
         db[b"k"] = b"v"
         assert db[b"k"] == b"v"
         db.close()
+
+
+def test_standby_replicas_are_a_setting_and_none_by_default() -> None:
+    """A standby replays the other workers' state records; it is chosen, not implied."""
+    from agents.faust_app import app_config
+
+    assert app_config(Settings())["table_standby_replicas"] == 0
+    assert app_config(Settings(standby_replicas=1))["table_standby_replicas"] == 1
+    assert app_config(Settings(broker_profile="embedded"))["producer_linger"] == 0.005

@@ -148,9 +148,10 @@ def test_answers_are_forgotten_once_the_stream_has_moved_on_and_a_restore_keeps_
     f0 = art("f0", FLOOD[0], T0)
     first = live.assign(f0, orig(f0), delivery="p0:0")
     assert first.is_new_story
+    log = live.drain_changes()  # a record for the answers of each drained batch
     r0 = art("r0", ROBOT[0], T0 + DAY)
     live.assign(r0, orig(r0), delivery="p0:1")
-    log = live.drain_changes()
+    log += live.drain_changes()
     restored = StoryAssigner(cfg)
     restored.restore([(k, v) for k, v in log if v is not None])
     for assigner in (live, restored):
@@ -160,6 +161,7 @@ def test_answers_are_forgotten_once_the_stream_has_moved_on_and_a_restore_keeps_
         records = dict(assigner.drain_changes())
         assert "d:p0:0" in records and records["d:p0:0"] is None  # forgotten, record deleted
         assert "d:p0:1" not in records  # given one day before the watermark: kept
+        assert orjson.loads(records["d:p0:2"])["batch"][0][0] == "p0:2"  # the new answer
         again = assigner.assign(f0, orig(f0), delivery="p0:0")
         assert again.story_id == first.story_id and not again.is_new_story
 
