@@ -83,8 +83,13 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+# Commands that run the stages in their own process (see agents.helpers.one_blas_thread).
+STAGE_COMMANDS = frozenset({"demo", "worker", "replay", "eval", "bench", "summarize"})
+
+
 @cli.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -93,6 +98,10 @@ def _root(
     ] = False,
 ) -> None:
     """A streaming news story engine: raw articles in, living stories out."""
+    if ctx.invoked_subcommand in STAGE_COMMANDS:
+        from agents.helpers import one_blas_thread
+
+        one_blas_thread()
 
 
 @cli.command()
