@@ -224,6 +224,46 @@ async def test_worker_sigkilled_during_ingest_loses_nothing_and_counts_nothing_t
     assert published_killed == {sid: arts for sid, arts in uninterrupted.items() if arts}
 
 
+async def test_one_of_two_workers_sigkilled_during_ingest_loses_nothing(
+    broker, producer, tmp_path: Path
+):
+    """Two workers on RocksDB tables without standby copies: each kill hands the victim's
+    partitions to the other worker, which recovers them from their changelogs."""
+    articles = story_articles(160, seed=11)
+    ids = {a["id"] for a in articles}
+    chunks = [articles[i : i + 40] for i in range(0, len(articles), 40)]
+    env = {"STORE_URL": "rocksdb://", "STORYSTREAM_STANDBY_REPLICAS": "0"}
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    for d in dirs:
+        d.mkdir()
+    workers = [WorkerProcess(broker, d, **env).start() for d in dirs]
+    try:
+        for worker in workers:
+            worker.wait_ready()
+        async with TopicReader(broker, STORIES_ASSIGNMENTS) as assignments:
+            for n, chunk in enumerate(chunks[:-1]):
+                await send_all(producer, chunk)
+                chunk_ids = {a["id"] for a in chunk}
+                await assignments.until(
+                    lambda r, c=chunk_ids: bool(c & assigned_ids(r)), timeout=90
+                )
+                victim = n % 2
+                workers[victim].stop(kill=True)
+                workers[victim] = WorkerProcess(broker, dirs[victim], **env).start()
+            await send_all(producer, chunks[-1])
+            assigned = await assignments.until(lambda r: ids <= assigned_ids(r), timeout=120)
+        story_of = story_by_assignment(assigned)  # no article given two stories
+        assert set(story_of) == ids
+        async with TopicReader(broker, STORIES_UPDATES) as updates:
+            published = await settle(updates, ids)
+        stories = assert_each_counted_once(published, ids)
+        for sid, listed in stories.items():
+            assert {story_of[a] for a in listed} <= {sid}
+    finally:
+        for worker in workers:
+            worker.stop(kill=True)
+
+
 def _ready(worker: WorkerProcess) -> bool:
     try:
         return httpx.get(f"{worker.base_url}/readyz", timeout=2).status_code == 200
