@@ -11,7 +11,8 @@ rate, so runs do not see each other's state.
 
 Reports per rate: articles sent, published, lost (never listed), p50/p95/p99/max latency in
 seconds, the sustained rate (articles published per second from first send to last update)
-and the workers' CPU milliseconds per article.
+and the CPU milliseconds per article of the workers (with their helper processes) and of the
+broker.
 """
 
 from __future__ import annotations
@@ -174,13 +175,17 @@ def run_rate(
                 worker.wait_ready(timeout=120.0)
             time.sleep(2.0)  # let the group settle after the last join
             cpu0 = sum(cpu_seconds(w.proc.pid) for w in started)
+            assert broker.process is not None
+            broker0 = cpu_seconds(broker.process.pid)
             result = asyncio.run(measure(broker, articles, rate, drain))
             cpu = sum(cpu_seconds(w.proc.pid) for w in started) - cpu0
+            broker_cpu = cpu_seconds(broker.process.pid) - broker0
         finally:
             for worker in started:
                 worker.stop()
     result["workers"] = workers
     result["cpu_ms_per_article"] = 1000 * cpu / max(1, result["sent"])
+    result["broker_cpu_ms_per_article"] = 1000 * broker_cpu / max(1, result["sent"])
     return result
 
 
@@ -202,7 +207,7 @@ def main() -> int:
     if not args.json:
         print(
             f"{'rate/s':>7} {'workers':>7} {'sent':>6} {'lost':>5} {'p50 s':>7} {'p95 s':>7}"
-            f" {'p99 s':>7} {'max s':>7} {'kept up/s':>9} {'CPU ms/art':>10}"
+            f" {'p99 s':>7} {'max s':>7} {'kept up/s':>9} {'CPU ms/art':>10} {'broker':>6}"
         )
     for rate in args.rates:
         r = run_rate(args.input, rate, args.seconds, args.workers, env, args.drain)
@@ -213,6 +218,7 @@ def main() -> int:
                 f"{r['rate']:7.0f} {r['workers']:7d} {r['sent']:6d} {r['lost']:5d}"
                 f" {r['p50']:7.2f} {r['p95']:7.2f} {r['p99']:7.2f} {r['max']:7.2f}"
                 f" {r['sustained_per_s']:9.1f} {r['cpu_ms_per_article']:10.1f}"
+                f" {r['broker_cpu_ms_per_article']:6.1f}"
             )
         sys.stdout.flush()
     return 0
