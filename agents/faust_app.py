@@ -107,6 +107,11 @@ def app_config(settings: Settings) -> dict[str, Any]:
         # Article, DedupedArticle and StoryAssignment records and in table changelogs: the
         # producer's default limit (1 MB) would make the send raise and the agent crash.
         "producer_max_request_size": max(1_000_000, 2 * settings.max_body_bytes + 1_000_000),
+        # A partition's batch is sent once full: at the default 16 KiB that is after two or
+        # three articles, so nearly every record went in a request of its own. With 1 MiB,
+        # what gathered meanwhile goes together (at 200 articles/s on the embedded broker:
+        # 5,500 produce requests for 3,000 articles became 2,300).
+        "producer_max_batch_size": 1 << 20,
         "table_cleanup_interval": 60.0,
         "table_standby_replicas": settings.standby_replicas,
     }

@@ -282,3 +282,5 @@ def test_standby_replicas_are_a_setting_and_none_by_default() -> None:
     assert app_config(Settings())["table_standby_replicas"] == 0
     assert app_config(Settings(standby_replicas=1))["table_standby_replicas"] == 1
     assert app_config(Settings(broker_profile="embedded"))["producer_linger"] == 0.005
+    # a batch holds many articles (the producer's default sends one after two or three)
+    assert app_config(Settings())["producer_max_batch_size"] >= 1 << 20
