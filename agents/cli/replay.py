@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from agents.cli.jsonl import Line, count_lines, err_console, progress, read_jsonl
+from agents.helpers import one_blas_thread
 from pipeline.common.errors import BadInput
 from pipeline.engine import Engine, EngineConfig, Prepared, prepare, prepare_many
 from pipeline.normalization.normalize import NormalizeConfig, normalize, parse_raw
@@ -109,7 +110,7 @@ def _prepared_lines(
             yield chunk
 
     preparer = _Preparer(config)
-    with multiprocessing.get_context("forkserver").Pool(workers) as pool:
+    with multiprocessing.get_context("forkserver").Pool(workers, one_blas_thread) as pool:
 
         def submit(chunk: list[Line]) -> tuple[list[Line], Any]:
             raws = [line.raw for line in chunk if not line.error]
