@@ -63,3 +63,21 @@ async def test_a_helper_process_gives_the_inline_summary_and_survives_a_dead_hel
     finally:
         await pool.stop()
     assert pool.executor is None
+
+
+def _blas_threads(_: object) -> list[int]:
+    """The thread count of every BLAS library loaded in the calling process."""
+    from threadpoolctl import threadpool_info
+
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+
+async def test_helpers_run_their_blas_calls_on_one_thread():
+    """Idle BLAS threads spin after each call: a helper keeps them to one, as it starts."""
+    pool = HelperPool(processes=1)
+    await pool.start()
+    try:
+        [counts] = await pool.each(_blas_threads, [None])
+    finally:
+        await pool.stop()
+    assert counts and all(n == 1 for n in counts)  # numpy's and scipy's, both loaded
