@@ -316,6 +316,11 @@ class Settings:
             raise TypeError(f"unknown settings: {sorted(unknown)}")
         values.update(overrides)
         settings = cls(**values)
+        for setting in cls.DOCS:
+            least = _LEAST.get(setting.field)
+            value = getattr(settings, setting.field)
+            if least is not None and value < least:
+                raise SettingsError(f"{setting.env} must be at least {least}, not {value!r}")
         if settings.broker_profile not in ("production", "embedded"):
             raise SettingsError(
                 f"STORYSTREAM_BROKER_PROFILE must be 'production' or 'embedded', "
@@ -333,6 +338,17 @@ class Settings:
         if self.fetch_wait_seconds is not None:
             return self.fetch_wait_seconds
         return 0.05 if self.embedded else 1.5
+
+
+# The least value of the counts a worker cannot run with fewer of.
+_LEAST = {
+    "raw_partitions": 1,
+    "story_partitions": 1,
+    "dedup_partitions": 1,
+    "batch_size": 1,
+    "helper_processes": 0,
+    "standby_replicas": 0,
+}
 
 
 def settings_table() -> str:

@@ -73,6 +73,14 @@ def test_settings_read_the_environment_and_explain_bad_values(monkeypatch):
     monkeypatch.setenv("STORYSTREAM_WEB_PORT", "lots")
     with pytest.raises(SettingsError, match="STORYSTREAM_WEB_PORT must be an integer, not 'lots'"):
         Settings.from_env()
+    monkeypatch.setenv("STORYSTREAM_WEB_PORT", "7000")
+    monkeypatch.setenv("STORYSTREAM_STANDBY_REPLICAS", "-1")
+    with pytest.raises(SettingsError, match="STORYSTREAM_STANDBY_REPLICAS must be at least 0"):
+        Settings.from_env()
+    monkeypatch.setenv("STORYSTREAM_STANDBY_REPLICAS", "1")
+    monkeypatch.setenv("STORYSTREAM_RAW_PARTITIONS", "0")
+    with pytest.raises(SettingsError, match="STORYSTREAM_RAW_PARTITIONS must be at least 1"):
+        Settings.from_env()
 
 
 def test_compose_publishes_on_loopback_and_requires_an_api_token():
