@@ -708,8 +708,7 @@ class StoryAssigner:
         self._clock = float("-inf")
         self._stories: dict[str, _Story] = {}
         self._article_story: dict[str, str] = {}
-        # answers already given, by delivery, as their encoded records (compact, and written
-        # as they are)
+        # answers already given, by delivery (JSON bytes, recorded a batch per record)
         self._memos = DeliveryMemos("d:")
         self._index: dict[str, dict[str, float]] = {}
         # dormant stories (id: seq) by the names they are indexed under, for

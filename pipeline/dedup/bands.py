@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from pipeline.common.jsonbytes import json_bytes
+from pipeline.common.memos import DeliveryMemos
 from pipeline.common.text import stable_hash
 from pipeline.dedup.index import (
     ChangeRecords,
@@ -32,6 +32,7 @@ from pipeline.dedup.index import (
     decode_verdict,
     encode_verdict,
     is_copy,
+    legacy_verdict,
     note_revision,
 )
 from schemas.bands import BandAnswer, BandDecision, BandMatch, BandProbe, BandWatermark
@@ -445,15 +446,18 @@ class DedupHome(ChangeRecords):
         self._ids = IdentityIndex()
         self._known: dict[str, _Known] = self._ids.entries
         self._pending: dict[str, _Pending] = {}
-        self._deliveries: dict[str, tuple[bytes, float]] = {}
+        self._memos = DeliveryMemos("d/")
         self._expiry: list[tuple[float, str]] = []
-        self._delivery_expiry: list[tuple[float, str]] = []
         self._unsent: list[float] = []  # order keys of probes not yet handed to the producer
         self._last_order = float("-inf")
         self._changes: dict[str, bytes | None] = {}
 
     def __len__(self) -> int:
         return len(self._known)
+
+    def drain_changes(self) -> list[tuple[str, bytes | None]]:
+        """State records written since the last call (value None: delete the key)."""
+        return super().drain_changes() + self._memos.drain()
 
     @property
     def pending(self) -> int:
@@ -495,8 +499,8 @@ class DedupHome(ChangeRecords):
                 band keys.
             now: Wall-clock time (the order key source).
         """
-        if delivery is not None and delivery in self._deliveries:
-            blob = self._deliveries[delivery][0]
+        blob = None if delivery is None else self._memos.get(delivery)
+        if blob is not None:
             return HomeStep(decode_verdict(blob), [])
         chash = article.content_hash or stable_hash(article.text or "")
         pending = self._pending.get(article.id)
@@ -564,12 +568,7 @@ class DedupHome(ChangeRecords):
             self._unregister(entry)
             self._changes[f"a/{aid}"] = None
             removed += 1
-        while self._delivery_expiry and self._delivery_expiry[0][0] < cutoff:
-            published, key = heapq.heappop(self._delivery_expiry)
-            memo = self._deliveries.get(key)
-            if memo is not None and memo[1] == published:
-                del self._deliveries[key]
-                self._changes[f"d/{key}"] = None
+        self._memos.expire(cutoff)
         return removed
 
     def restore(self, items: Iterable[tuple[str, bytes]]) -> None:
@@ -585,10 +584,8 @@ class DedupHome(ChangeRecords):
                 if old is not None:
                     self._unregister(old)
                 self._register(entry)
-            elif key.startswith("d/"):
-                rec = orjson.loads(value)
-                self._deliveries[key[2:]] = (json_bytes(rec["v"]), float(rec["p"]))
-                heapq.heappush(self._delivery_expiry, (float(rec["p"]), key[2:]))
+            elif self._memos.restore(key, value, legacy_verdict):
+                pass
             elif key.startswith("q/"):
                 rec = orjson.loads(value)
                 pending = _Pending(
@@ -666,13 +663,7 @@ class DedupHome(ChangeRecords):
 
     def _memo(self, delivery: str | None, article: Article, verdict: DedupVerdict) -> HomeStep:
         if delivery is not None:
-            published = float(article.published)
-            blob = encode_verdict(verdict)
-            self._deliveries[delivery] = (blob, published)
-            heapq.heappush(self._delivery_expiry, (published, delivery))
-            self._changes[f"d/{delivery}"] = orjson.dumps(
-                {"v": orjson.Fragment(blob), "p": published}
-            )
+            self._memos.add(delivery, encode_verdict(verdict), float(article.published))
         return HomeStep(verdict, [])
 
     def _lookup(self, article: Article) -> _Known | None:

@@ -409,7 +409,7 @@ class Deduplicator(ChangeRecords):
             if key.startswith(ARTICLE_PREFIX):
                 self._restore_entry(key[len(ARTICLE_PREFIX) :], value)
             else:
-                self._memos.restore(key, value, _legacy_verdict)
+                self._memos.restore(key, value, legacy_verdict)
         self._flush()
 
     def expire(self, now: float) -> int:
@@ -691,7 +691,7 @@ def encode_verdict(v: DedupVerdict) -> bytes:
     )
 
 
-def _legacy_verdict(value: bytes) -> tuple[bytes, float]:
+def legacy_verdict(value: bytes) -> tuple[bytes, float]:
     """A verdict recorded on its own (``d/<delivery>``, before verdicts shared a record)."""
     record = orjson.loads(value)
     return json_bytes(record["v"]), float(record["p"])
