@@ -10,6 +10,24 @@ import pytest
 
 from agents.app import build_app
 from agents.settings import Settings
+from schemas import Article, DedupVerdict, StoryAssignment
+
+
+def story_article(i: int, prefix: str, title: str, lede: str, more: str) -> StoryAssignment:
+    """Story ``s-1``'s ``i``-th original article, from outlet ``o{i}``: ``lede`` (with the
+    outlet named) and ``more`` are its two paragraphs."""
+    article = Article(
+        id=f"{prefix}{i}",
+        url=f"https://o{i}.example/{prefix}",
+        outlet=f"o{i}.example",
+        title=title,
+        text=f"{lede}, outlet {i} said.\n{more}",
+        lang="en",
+        published=1_700_000_000.0 + i,
+        content_hash=f"h{i}",
+    )
+    verdict = DedupVerdict(article_id=article.id, kind="original")
+    return StoryAssignment(story_id="s-1", article=article, verdict=verdict)
 
 
 @pytest.fixture

@@ -24,11 +24,10 @@ from schemas import (
     Article,
     DeadLetter,
     DedupedArticle,
-    DedupVerdict,
-    StoryAssignment,
     StoryUpdate,
 )
 from schemas.bands import BandWatermark
+from tests.agent.conftest import story_article
 
 
 class CapturedTopic:
@@ -223,21 +222,12 @@ async def test_summarize_agent_publishes_a_new_story_at_once_then_one_update_per
 
     async with _agent(ss, "summarize").test_context() as agent:
         for i in range(5):
-            article = Article(
-                id=f"b{i}",
-                url=f"https://o{i}.example/story",
-                outlet=f"o{i}.example",
-                title="Council approves new transit budget",
-                text=f"The city council approved the transit budget on Tuesday, outlet {i} said.\n"
+            assignment = story_article(
+                i,
+                "b",
+                "Council approves new transit budget",
+                "The city council approved the transit budget on Tuesday",
                 "The plan adds two bus lines and raises fares by ten cents.",
-                lang="en",
-                published=1_700_000_000.0 + i,
-                content_hash=f"h{i}",
-            )
-            assignment = StoryAssignment(
-                story_id="s-1",
-                article=article,
-                verdict=DedupVerdict(article_id=article.id, kind="original"),
             )
             await agent.put(value=assignment.to_json(), key=b"s-1", partition=0)
             await _settle(lambda n=i + 1: members() == n)

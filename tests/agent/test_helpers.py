@@ -13,25 +13,21 @@ from pipeline.engine import summarize_request
 from pipeline.normalization.normalize import normalize_message
 from pipeline.summaries.book import StoryBook
 from pipeline.summaries.summarize import SummaryConfig
-from schemas import Article, DedupVerdict, StoryAssignment
+from tests.agent.conftest import story_article
 
 
 def _request() -> dict:
     book = StoryBook({}, {}, {})
     for i in range(3):
-        article = Article(
-            id=f"p{i}",
-            url=f"https://o{i}.example/p",
-            outlet=f"o{i}.example",
-            title="Harbor bridge reopens after eight months of repairs",
-            text=f"The harbor bridge reopened on Monday after eight months of repairs, outlet {i}"
-            " said.\nOfficials expect traffic to return to normal within a week.",
-            lang="en",
-            published=1_700_000_000.0 + i,
-            content_hash=f"h{i}",
+        book.add(
+            story_article(
+                i,
+                "p",
+                "Harbor bridge reopens after eight months of repairs",
+                "The harbor bridge reopened on Monday after eight months of repairs",
+                "Officials expect traffic to return to normal within a week.",
+            )
         )
-        verdict = DedupVerdict(article_id=article.id, kind="original")
-        book.add(StoryAssignment(story_id="s-1", article=article, verdict=verdict))
     request = book.summary_request("s-1", now=1_700_000_100.0)
     assert isinstance(request, dict)
     return request
